@@ -1,0 +1,14 @@
+import { app } from '@azure/functions';
+import { handleProblems, json } from '../lib/http/edge.js';
+import { loadRuntime } from '../lib/http/runtimeLoader.js';
+
+app.http('health', {
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  route: 'health',
+  handler: handleProblems(async () => {
+    const runtime = await loadRuntime({ ready: false });
+    const report = await runtime.health();
+    return json(report.httpStatus, report.body, { 'cache-control': 'no-store' });
+  }),
+});

@@ -1,0 +1,182 @@
+import { odata, type TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
+import { statusOf, tableCall } from '../storage/tableCall.js';
+import { timeKey, toKey } from '../storage/keys.js';
+import type { EventRecord, Send } from './types.js';
+
+/** Dedupe rows are kept at least 7 days (CONTRACT.md §1); inbox rows 7 days (§3). */
+export const DEDUPE_RETENTION_MS = 8 * 24 * 3_600_000;
+export const INBOX_RETENTION_MS = 7 * 24 * 3_600_000;
+
+const EVENT = 'e:';
+const INBOX = 'i:';
+
+interface EventEntity {
+  partitionKey: string;
+  rowKey: string;
+  webhookId: string;
+  status: EventRecord['status'];
+  receivedAt: Date;
+  windowStart: Date;
+  expiresAt: Date;
+  sends: string;
+  pending: string;
+  attempts: number;
+  nextAttemptAt: Date;
+  lastError?: string;
+}
+
+export type InboxEntity = {
+  partitionKey: string;
+  rowKey: string;
+  message: string;
+  expiresAt: Date;
+};
+
+export const eventRowKey = (webhookId: string): string => EVENT + toKey(webhookId);
+
+function toEntity(record: EventRecord): EventEntity {
+  return {
+    partitionKey: record.instanceId,
+    rowKey: eventRowKey(record.webhookId),
+    webhookId: record.webhookId,
+    status: record.status,
+    receivedAt: new Date(record.receivedAt),
+    windowStart: new Date(record.windowStart),
+    expiresAt: new Date(record.receivedAt + DEDUPE_RETENTION_MS),
+    sends: JSON.stringify(record.sends),
+    pending: JSON.stringify(record.pending),
+    attempts: record.attempts,
+    nextAttemptAt: new Date(record.nextAttemptAt),
+    ...(record.lastError ? { lastError: record.lastError } : {}),
+  };
+}
+
+function fromEntity(entity: TableEntityResult<EventEntity>): EventRecord {
+  return {
+    instanceId: entity.partitionKey ?? '',
+    webhookId: entity.webhookId,
+    status: entity.status,
+    receivedAt: new Date(entity.receivedAt).getTime(),
+    windowStart: new Date(entity.windowStart).getTime(),
+    sends: JSON.parse(entity.sends) as Send[],
+    pending: JSON.parse(entity.pending) as number[],
+    attempts: entity.attempts,
+    nextAttemptAt: new Date(entity.nextAttemptAt).getTime(),
+    ...(entity.lastError ? { lastError: entity.lastError } : {}),
+    ...(entity.etag ? { etag: entity.etag } : {}),
+  };
+}
+
+/** The inbox row of a user-directed send: ordered by user, then time, then event, so a user's inbox is one range. */
+export function inboxRow(record: EventRecord, send: Send): InboxEntity {
+  const user = send.target.id.slice(record.instanceId.length + 1);
+  return {
+    partitionKey: record.instanceId,
+    rowKey: `${INBOX}${toKey(user)}:${timeKey(record.receivedAt)}:${toKey(send.message.id)}`,
+    message: JSON.stringify(send.message),
+    expiresAt: new Date(record.receivedAt + INBOX_RETENTION_MS),
+  };
+}
+
+export class EventStore {
+  constructor(private readonly table: TableClient) {}
+
+  /**
+   * The dedupe claim: a conditional insert, so that of any number of concurrent deliveries of one
+   * webhook-id exactly one wins. Returns false when the id was already taken.
+   */
+  async claim(record: EventRecord): Promise<boolean> {
+    try {
+      await tableCall('claim event', () => this.table.createEntity(toEntity(record)));
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 409) return false;
+      throw error;
+    }
+  }
+
+  async get(instanceId: string, webhookId: string): Promise<EventRecord | undefined> {
+    try {
+      const entity = await tableCall('read event', () =>
+        this.table.getEntity<EventEntity>(instanceId, eventRowKey(webhookId)),
+      );
+      return fromEntity(entity);
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** Pending events of one instance whose next attempt is due. */
+  async listDue(instanceId: string, now: number, limit: number): Promise<EventRecord[]> {
+    const filter = odata`PartitionKey eq ${instanceId} and RowKey ge ${EVENT} and RowKey lt ${'e;'} and status eq 'pending' and nextAttemptAt le ${new Date(now)}`;
+    const found: EventRecord[] = [];
+    await tableCall('list due events', async () => {
+      for await (const entity of this.table.listEntities<EventEntity>({ queryOptions: { filter } })) {
+        found.push(fromEntity(entity));
+        if (found.length >= limit) break;
+      }
+    });
+    return found;
+  }
+
+  /** Replaces a record; with an ETag only if nobody changed it since it was read (one retrier wins). */
+  async replace(record: EventRecord, ifMatch?: string): Promise<EventRecord> {
+    const result = await tableCall('update event', () =>
+      this.table.updateEntity(toEntity(record), 'Replace', ifMatch ? { etag: ifMatch } : undefined),
+    );
+    return { ...record, ...(result.etag ? { etag: result.etag } : {}) };
+  }
+
+  /**
+   * Writes the outcome of first deliveries of many events of one instance in as few transactions as
+   * possible (a transaction holds up to 100 operations of one partition).
+   */
+  async settle(instanceId: string, records: EventRecord[], inbox: InboxEntity[]): Promise<void> {
+    const actions: TransactionAction[] = [
+      ...records.map(
+        (r): TransactionAction => [
+          'update',
+          {
+            partitionKey: instanceId,
+            rowKey: eventRowKey(r.webhookId),
+            status: r.status,
+            pending: JSON.stringify(r.pending),
+            attempts: r.attempts,
+            nextAttemptAt: new Date(r.nextAttemptAt),
+            ...(r.lastError ? { lastError: r.lastError } : {}),
+          },
+          'Merge',
+        ],
+      ),
+      ...inbox.map((row): TransactionAction => ['upsert', row, 'Replace']),
+    ];
+    for (let i = 0; i < actions.length; i += 100) {
+      const chunk = actions.slice(i, i + 100);
+      await tableCall('settle events', () => this.table.submitTransaction(chunk));
+    }
+  }
+
+  async writeInbox(rows: InboxEntity[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += 100) {
+      const chunk = rows.slice(i, i + 100).map((row): TransactionAction => ['upsert', row, 'Replace']);
+      await tableCall('write inbox', () => this.table.submitTransaction(chunk));
+    }
+  }
+
+  /** Deletes dedupe, outbox and inbox rows of one instance past their retention; returns how many. */
+  async deleteExpired(instanceId: string, now: number): Promise<number> {
+    const filter = odata`PartitionKey eq ${instanceId} and expiresAt lt ${new Date(now)}`;
+    const keys: string[] = [];
+    await tableCall('list expired rows', async () => {
+      for await (const e of this.table.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) {
+        if (e.rowKey) keys.push(e.rowKey);
+      }
+    });
+    for (let i = 0; i < keys.length; i += 100) {
+      const chunk = keys.slice(i, i + 100).map((rowKey): TransactionAction => ['delete', { partitionKey: instanceId, rowKey }]);
+      await tableCall('delete expired rows', () => this.table.submitTransaction(chunk));
+    }
+    return keys.length;
+  }
+}

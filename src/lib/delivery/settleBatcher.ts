@@ -1,0 +1,53 @@
+import type { EventRecord } from './types.js';
+import type { EventStore, InboxEntity } from './eventStore.js';
+
+type Log = (message: string) => void;
+
+/**
+ * Group commit for what happens after a first delivery: the outcome of every event and its inbox rows.
+ * Outcomes queued in the same turn of the event loop are written together, per instance partition,
+ * in as few table transactions as possible. Losing a batch (crash, Tables fault) loses no message:
+ * the events stay `pending` and the outbox timer sends them again (clients dedupe by `id`).
+ */
+export class SettleBatcher {
+  private queued = new Map<string, { records: EventRecord[]; inbox: InboxEntity[] }>();
+  private scheduled = false;
+  private inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly events: EventStore,
+    private readonly log: Log,
+  ) {}
+
+  add(record: EventRecord, inbox: InboxEntity[]): void {
+    const entry = this.queued.get(record.instanceId) ?? { records: [], inbox: [] };
+    entry.records.push(record);
+    entry.inbox.push(...inbox);
+    this.queued.set(record.instanceId, entry);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flushQueued());
+    }
+  }
+
+  private flushQueued(): void {
+    this.scheduled = false;
+    const batches = this.queued;
+    this.queued = new Map();
+    for (const [instanceId, { records, inbox }] of batches) {
+      const write = this.events
+        .settle(instanceId, records, inbox)
+        .catch((error: unknown) =>
+          this.log(`settling ${records.length} event(s) of ${instanceId} failed; the outbox timer will retry them (${String((error as Error).name)})`),
+        )
+        .finally(() => this.inFlight.delete(write));
+      this.inFlight.add(write);
+    }
+  }
+
+  /** Resolves once everything queued so far is written (tests, shutdown). */
+  async flush(): Promise<void> {
+    if (this.scheduled) this.flushQueued();
+    await Promise.all([...this.inFlight]);
+  }
+}
