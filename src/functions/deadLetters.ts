@@ -2,11 +2,12 @@ import { app } from '@azure/functions';
 import { ProblemError } from '../lib/core/errors.js';
 import { handleProblems, json } from '../lib/http/edge.js';
 import { loadRuntime } from '../lib/http/runtimeLoader.js';
+import { ADMIN_SEGMENT } from '../lib/http/routes.js';
 
 app.http('listDeadLetters', {
   methods: ['GET'],
   authLevel: 'function',
-  route: 'admin/deadletters',
+  route: `${ADMIN_SEGMENT}/deadletters`,
   handler: handleProblems(async (request) => {
     const { deadLetters } = await loadRuntime();
     const instanceId = request.query.get('instanceId') || undefined;
@@ -17,7 +18,7 @@ app.http('listDeadLetters', {
 app.http('replayDeadLetter', {
   methods: ['POST'],
   authLevel: 'function',
-  route: 'admin/deadletters/{id}/replay',
+  route: `${ADMIN_SEGMENT}/deadletters/{id}/replay`,
   handler: handleProblems(async (request) => {
     const { events, deadLetters, delivery } = await loadRuntime();
     const { parseDeadLetterId } = await import('../lib/delivery/deadLetterStore.js');

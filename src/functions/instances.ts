@@ -2,8 +2,9 @@ import { app } from '@azure/functions';
 import { isoSeconds } from '../lib/core/clock.js';
 import { handleProblems, json, noContent, readJson } from '../lib/http/edge.js';
 import { loadRuntime } from '../lib/http/runtimeLoader.js';
+import { ADMIN_SEGMENT } from '../lib/http/routes.js';
 
-const ROUTE = 'admin/instances/{instanceId}';
+const ROUTE = `${ADMIN_SEGMENT}/instances/{instanceId}`;
 
 app.http('putInstance', {
   methods: ['PUT'],
