@@ -49,11 +49,17 @@ export function startAzurite(options: AzuriteOptions): Promise<Azurite> {
         resolve({
           port: options.port,
           connectionString: azuriteTablesConnectionString(host, options.port),
+          // SIGINT is Azurite's graceful stop: it closes its database, which saves it (SIGTERM would
+          // lose what changed since the last 5-second autosave).
           stop: () =>
             new Promise<void>((done) => {
-              if (child.exitCode !== null) return done();
-              child.once('exit', () => done());
-              child.kill('SIGTERM');
+              if (child.exitCode !== null || child.signalCode !== null) return done();
+              const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
+              child.once('exit', () => {
+                clearTimeout(force);
+                done();
+              });
+              child.kill('SIGINT');
             }),
         });
       }

@@ -23,7 +23,7 @@ export interface TestStack extends Stack {
 export const FUNCTION_KEY = 'test-function-key';
 
 /** The whole local stack on free ports, in memory, running the TypeScript sources of the functions. */
-export async function startTestStack(settings: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(settings: Record<string, string> = {}, stateDir?: string): Promise<TestStack> {
   const clock = new TestClock();
   const logs: string[] = [];
   const functionsDir = path.join(PROJECT_DIR, 'src/functions');
@@ -31,6 +31,7 @@ export async function startTestStack(settings: Record<string, string> = {}): Pro
     ports: { host: 0, azurite: 0, webPubSub: 0, keyVault: 0 },
     appEntries: readdirSync(functionsDir).filter((f) => f.endsWith('.ts')).map((f) => path.join(functionsDir, f)),
     runTimers: false,
+    ...(stateDir ? { stateDir } : {}),
     clock,
     log: (line) => logs.push(line),
     settings: {
