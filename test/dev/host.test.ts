@@ -350,7 +350,7 @@ describe('timers and the admin API', () => {
 describe('shutdown and restart', () => {
   it('close() waits for in-flight invocations', async () => {
     const pending = fetch(url('/v1/slow')).then((r) => r.text());
-    await sleep(50); // the request is being handled
+    await waitFor(() => logs.some((l) => l.includes("Executing 'Functions.slow'"))); // the function is running
     await host.close();
     expect(await pending).toBe('slow done');
     expect(state.appTerminated).toBe(1);
@@ -379,6 +379,7 @@ describe('shutdown and restart', () => {
     const keyLine = restartLogs.find((l) => l.includes('generated function key'));
     const generated = /generated function key for this run: (\S+)$/.exec(keyLine ?? '')?.[1];
     expect(generated).toMatch(/^[\w-]{32}$/);
+    expect(process.env.LOCAL_FUNCTION_KEY).toBe(generated); // published for the rest of the process
     expect((await fetch(url('/v1/secure/k'), { headers: { 'x-functions-key': KEY } })).status).toBe(401);
     expect((await fetch(url('/v1/secure/k'), { headers: { 'x-functions-key': generated! } })).status).toBe(200);
 
@@ -392,6 +393,7 @@ describe('shutdown and restart', () => {
     expect(state.fastMaxActive).toBe(1);
     expect(state.startupRuns).toBe(1);
     await host.close();
+    expect(process.env.LOCAL_FUNCTION_KEY).toBe(''); // restored
     expect(state.fastActive).toBe(0);
     const runs = state.fastRuns;
     await sleep(1500);
