@@ -15,6 +15,7 @@
  * See https://learn.microsoft.com/azure/azure-web-pubsub/howto-generate-client-access-url
  * and the REST auth notes in https://learn.microsoft.com/rest/api/webpubsub/.
  */
+import { webcrypto } from 'node:crypto';
 import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
 
 export class AuthError extends Error {}
@@ -26,8 +27,11 @@ export interface ClientClaims {
   readonly groups: readonly string[];
 }
 
-export function keyBytes(accessKey: string): Uint8Array {
-  return new TextEncoder().encode(accessKey);
+/** The HMAC key, imported once: importing it on every request cost more than verifying the token. */
+export type AccessKey = webcrypto.CryptoKey;
+
+export function importAccessKey(accessKey: string): Promise<AccessKey> {
+  return webcrypto.subtle.importKey('raw', new TextEncoder().encode(accessKey), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
 }
 
 /** `Bearer <token>` → token; anything else → null. */
@@ -37,12 +41,26 @@ export function bearerToken(header: string | undefined): string | null {
   return match?.[1] ?? null;
 }
 
-async function verify(token: string | null, key: Uint8Array): Promise<JWTPayload> {
+/**
+ * Tokens already verified, until they expire. The SDK signs a token per request but with second
+ * resolution, so sends to one URL within a second carry the same token; WebCrypto's HMAC verify
+ * (a thread-pool job per call) was the emulator's largest cost under load.
+ */
+const verifiedByKey = new WeakMap<AccessKey, Map<string, JWTPayload>>();
+const MAX_VERIFIED = 10_000;
+
+async function verify(token: string | null, key: AccessKey): Promise<JWTPayload> {
   if (!token) throw new AuthError('Missing access token.');
+  let verified = verifiedByKey.get(key);
+  if (!verified) verifiedByKey.set(key, (verified = new Map()));
+  const known = verified.get(token);
+  if (known && (known.exp === undefined || known.exp * 1000 > Date.now())) return known;
   try {
     // jose checks `exp` and `nbf` when present; only HS256 (what the key-based SDK
     // emits) is allowed, so `alg: none` or key-confusion tricks are rejected.
     const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'] });
+    if (verified.size >= MAX_VERIFIED) verified.clear();
+    verified.set(token, payload);
     return payload;
   } catch (error) {
     const code = (error as { code?: string }).code;
@@ -99,7 +117,7 @@ function parseUrl(text: string): URL | null {
  * REST: `aud` must be the request URL, with or without its query string.
  * `requestUrl` is rebuilt from the Host header and the raw request target.
  */
-export async function verifyServiceToken(token: string | null, key: Uint8Array, requestUrl: URL): Promise<void> {
+export async function verifyServiceToken(token: string | null, key: AccessKey, requestUrl: URL): Promise<void> {
   const payload = await verify(token, key);
   const ok = audiences(payload).some((aud) => {
     const parsed = parseUrl(aud);
@@ -120,7 +138,7 @@ function stringList(value: unknown): string[] {
  * Client connect: `aud` must be `{endpoint}/client/hubs/{hub}` for this hub (path compared
  * exactly, query ignored). Returns the granted user id, roles and initial groups.
  */
-export async function verifyClientToken(token: string | null, key: Uint8Array, connectUrl: URL): Promise<ClientClaims> {
+export async function verifyClientToken(token: string | null, key: AccessKey, connectUrl: URL): Promise<ClientClaims> {
   const payload = await verify(token, key);
   const ok = audiences(payload).some((aud) => {
     const parsed = parseUrl(aud);
@@ -142,7 +160,7 @@ export async function verifyClientToken(token: string | null, key: Uint8Array, c
  * using that REST operation get a URL that works against the emulator.
  */
 export async function signClientToken(
-  key: Uint8Array,
+  key: AccessKey,
   audience: string,
   claims: { userId?: string | null; roles: readonly string[]; groups: readonly string[]; minutesToExpire: number },
 ): Promise<string> {

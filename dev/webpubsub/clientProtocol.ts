@@ -22,7 +22,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { AuthError, bearerToken, verifyClientToken } from './auth.js';
+import { AuthError, bearerToken, verifyClientToken, type AccessKey } from './auth.js';
 import {
   ClientConnection,
   JSON_SUBPROTOCOL,
@@ -38,7 +38,7 @@ const MAX_CLIENT_FRAME_BYTES = 1024 * 1024;
 
 export interface ClientEndpointOptions {
   readonly registry: HubRegistry;
-  readonly key: Uint8Array;
+  readonly key: AccessKey;
   readonly log: Log;
 }
 

@@ -14,7 +14,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClientEndpoint } from './clientProtocol.js';
 import { HubRegistry } from './hubState.js';
-import { keyBytes } from './auth.js';
+import { importAccessKey } from './auth.js';
 import { createRestHandler } from './restApi.js';
 
 export interface WebPubSubEmulatorOptions {
@@ -100,7 +100,7 @@ export async function startWebPubSubEmulator(options: WebPubSubEmulatorOptions =
     throw new RangeError(`Invalid port ${String(requestedPort)}.`);
   }
 
-  const key = keyBytes(accessKey);
+  const key = await importAccessKey(accessKey);
   const registry = new HubRegistry(log);
   const clients = createClientEndpoint({ registry, key, log });
   const rest = createRestHandler({ registry, key, log });

@@ -18,7 +18,7 @@
  * (messages are delivered at once); `filter` supports the documented OData subset.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AuthError, bearerToken, signClientToken, verifyServiceToken } from './auth.js';
+import { AuthError, bearerToken, signClientToken, verifyServiceToken, type AccessKey } from './auth.js';
 import type { ClientConnection } from './connection.js';
 import { isValidGroupName, isValidHubName, type Hub, type HubRegistry, type Log } from './hubState.js';
 import { PayloadError, payloadFromRest, type MessageOrigin } from './messages.js';
@@ -31,7 +31,7 @@ const DEFAULT_CLOSE_REASON = 'Connection closed by the server.';
 
 export interface RestApiOptions {
   readonly registry: HubRegistry;
-  readonly key: Uint8Array;
+  readonly key: AccessKey;
   readonly log: Log;
 }
 
@@ -53,7 +53,7 @@ interface RouteContext {
   readonly request: IncomingMessage;
   readonly body: Buffer;
   /** The access key, needed only to sign tokens for :generateToken. */
-  readonly key: Uint8Array;
+  readonly key: AccessKey;
 }
 
 interface RouteResult {

@@ -7,6 +7,7 @@ import { systemClock, type Clock } from './core/clock.js';
 import { DependencyError } from './core/errors.js';
 import { RateLimiter } from './core/rateLimiter.js';
 import { createKeyVaultSecretStore, type SecretStore } from './azure/secretStore.js';
+import { createWebPubSubServiceClient } from './azure/webPubSubClient.js';
 import { createWebPubSubPublisher } from './azure/webPubSubPublisher.js';
 import { DeadLetterStore } from './delivery/deadLetterStore.js';
 import { Delivery } from './delivery/delivery.js';
@@ -112,16 +113,6 @@ async function createSecretClient(settings: Settings) {
   return new SecretClient(settings.KEY_VAULT_URL, await azureCredential(settings), { retryOptions });
 }
 
-async function createWebPubSubClient(settings: Settings) {
-  const { WebPubSubServiceClient } = await import('@azure/web-pubsub');
-  const options = { retryOptions: { maxRetries: 1, retryDelayInMs: 50, maxRetryDelayInMs: 200 } };
-  if (settings.WEBPUBSUB_CONNECTION_STRING) {
-    const insecure = /Endpoint=http:/i.test(settings.WEBPUBSUB_CONNECTION_STRING);
-    return new WebPubSubServiceClient(settings.WEBPUBSUB_CONNECTION_STRING, settings.WEBPUBSUB_HUB, { ...options, allowInsecureConnection: insecure });
-  }
-  return new WebPubSubServiceClient(settings.WEBPUBSUB_ENDPOINT ?? '', await azureCredential(settings), settings.WEBPUBSUB_HUB, options);
-}
-
 async function createRuntime(o: RuntimeOverrides): Promise<Runtime> {
   const settings = readSettings(o.env ?? process.env);
   const clock = o.clock ?? systemClock;
@@ -129,7 +120,11 @@ async function createRuntime(o: RuntimeOverrides): Promise<Runtime> {
   const [tables, secretClient, webPubSub] = await Promise.all([
     createTables(settings),
     createSecretClient(settings),
-    createWebPubSubClient(settings),
+    createWebPubSubServiceClient({
+      hub: settings.WEBPUBSUB_HUB,
+      ...(settings.WEBPUBSUB_CONNECTION_STRING ? { connectionString: settings.WEBPUBSUB_CONNECTION_STRING } : {}),
+      ...(settings.WEBPUBSUB_ENDPOINT ? { endpoint: settings.WEBPUBSUB_ENDPOINT, credential: () => azureCredential(settings) } : {}),
+    }),
   ]);
   const secrets = createKeyVaultSecretStore(secretClient);
   const publisher = createWebPubSubPublisher(webPubSub);
