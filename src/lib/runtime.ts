@@ -21,6 +21,13 @@ import { isLoopbackHttp, readSettings, type Settings } from './settings.js';
 import { TABLE_NAMES, type Tables } from './storage/tables.js';
 import { statusOf } from './storage/tableCall.js';
 import { WebhookReceiver } from './webhooks/receiveWebhook.js';
+import { AuditLog } from './audit/auditLog.js';
+import { Negotiator } from './realtime/negotiate.js';
+import { ServiceNowClient } from './servicenow/serviceNowClient.js';
+import { SessionKeys } from './sessions/sessionKeys.js';
+import { SessionService } from './sessions/sessionService.js';
+import { SessionStore } from './sessions/sessionStore.js';
+import { TokenBroker } from './sessions/tokenBroker.js';
 
 export interface Runtime {
   settings: Settings;
@@ -37,6 +44,9 @@ export interface Runtime {
   delivery: Delivery;
   webhooks: WebhookReceiver;
   rateLimiter: RateLimiter;
+  audit: AuditLog;
+  sessions: SessionService;
+  negotiator: Negotiator;
   /** Creates the tables on first use (idempotent; retried after a failure). */
   ready(): Promise<void>;
   health(): Promise<HealthReport>;
@@ -80,13 +90,15 @@ async function createTables(settings: Settings): Promise<Tables> {
     const credential = await azureCredential(settings);
     return new TableClient(settings.TABLES_ENDPOINT ?? '', table, credential, options);
   };
-  const [instances, events, deadLetters, preferences] = await Promise.all([
+  const [instances, events, deadLetters, preferences, sessions, audit] = await Promise.all([
     make(TABLE_NAMES.instances),
     make(TABLE_NAMES.events),
     make(TABLE_NAMES.deadLetters),
     make(TABLE_NAMES.preferences),
+    make(TABLE_NAMES.sessions),
+    make(TABLE_NAMES.audit),
   ]);
-  return { instances, events, deadLetters, preferences };
+  return { instances, events, deadLetters, preferences, sessions, audit };
 }
 
 let credential: Promise<import('@azure/identity').TokenCredential> | undefined;
@@ -132,7 +144,9 @@ async function createRuntime(o: RuntimeOverrides): Promise<Runtime> {
   const deadLetters = new DeadLetterStore(tables.deadLetters);
   const preferences = new PreferenceStore(tables.preferences, clock, settings.PREFERENCES_CACHE_TTL_SECONDS * 1000);
   const rateLimiter = new RateLimiter(clock);
+  const audit = new AuditLog(tables.audit, clock, log);
   const instances = new InstanceService({
+    audit,
     store: new InstanceStore(tables.instances),
     secrets,
     clock,
@@ -142,6 +156,23 @@ async function createRuntime(o: RuntimeOverrides): Promise<Runtime> {
   });
   const delivery = new Delivery({ events, deadLetters, publisher, clock, sendTimeoutMs: settings.SEND_TIMEOUT_MS, log });
   const webhooks = new WebhookReceiver({ instances, events, delivery, preferences, rateLimiter, clock });
+  const serviceNow = new ServiceNowClient({ fetch: o.fetch ?? fetch, timeoutMs: settings.UPSTREAM_TIMEOUT_MS });
+  const keys = new SessionKeys(secrets, settings.SESSION_KEY_SECRET_NAME);
+  const sessionStore = new SessionStore(tables.sessions);
+  const broker = new TokenBroker({ sessions: sessionStore, keys, secrets, serviceNow, instances, audit, clock });
+  const sessions = new SessionService({
+    sessions: sessionStore, keys, secrets, serviceNow, instances, broker, audit, rateLimiter, clock,
+    signInLimitPerMinute: settings.SIGNIN_RATE_LIMIT_PER_MINUTE,
+    tokenLimitPerMinute: settings.TOKEN_RATE_LIMIT_PER_MINUTE,
+  });
+  const negotiator = new Negotiator({
+    instances, broker, serviceNow, preferences, clock,
+    groupsCacheTtlMs: settings.GROUPS_CACHE_TTL_SECONDS * 1000,
+    minter: {
+      mint: async (userId, groups, minutes) =>
+        (await webPubSub.getClientAccessToken({ userId, groups, roles: [], expirationTimeInMinutes: minutes })).url,
+    },
+  });
 
   let tablesReady: Promise<void> | undefined;
   const ready = () => {
@@ -172,6 +203,6 @@ async function createRuntime(o: RuntimeOverrides): Promise<Runtime> {
 
   return {
     settings, clock, fetch: o.fetch ?? fetch, log, tables, secrets, publisher, instances, events, deadLetters,
-    preferences, delivery, webhooks, rateLimiter, ready, health,
+    preferences, delivery, webhooks, rateLimiter, audit, sessions, negotiator, ready, health,
   };
 }

@@ -33,6 +33,16 @@ export const settingsSchema = z
     PREFERENCES_CACHE_TTL_SECONDS: seconds(30),
     SEND_TIMEOUT_MS: millis(2_000),
     CONNECTION_TEST_TIMEOUT_MS: millis(5_000),
+    /** Key Vault secret holding the session key material (created on first use when missing). */
+    SESSION_KEY_SECRET_NAME: z.string().regex(/^[0-9A-Za-z-]{1,127}$/).default('session-signing-key'),
+    /** Sign-ins accepted per instance per minute on one Function instance. */
+    SIGNIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
+    /** Token requests accepted per session per minute on one Function instance. */
+    TOKEN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(60),
+    /** Timeout of each call to ServiceNow (token grants, revocation, Table API). */
+    UPSTREAM_TIMEOUT_MS: millis(10_000),
+    /** How long a user's ServiceNow groups are cached for negotiate. */
+    GROUPS_CACHE_TTL_SECONDS: seconds(900),
   })
   .refine((s) => Boolean(s.TABLES_CONNECTION_STRING) !== Boolean(s.TABLES_ENDPOINT), {
     message: 'set exactly one of TABLES_CONNECTION_STRING and TABLES_ENDPOINT',

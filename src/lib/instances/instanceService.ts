@@ -4,6 +4,7 @@ import { ProblemError } from '../core/errors.js';
 import { TtlCache } from '../core/ttlCache.js';
 import { parseOr422 } from '../core/validation.js';
 import type { SecretStore } from '../azure/secretStore.js';
+import type { AuditLog } from '../audit/auditLog.js';
 import { webhookKey } from '../webhooks/verifySignature.js';
 import { INSTANCE_ID, instanceBodySchema, normaliseBaseUrl, type Instance } from './instance.js';
 import type { InstanceStore } from './instanceStore.js';
@@ -20,6 +21,7 @@ export interface InstanceServiceOptions {
   instanceCacheTtlMs: number;
   /** How long a webhook secret version is used without asking Key Vault again. */
   secretCacheTtlMs: number;
+  audit?: AuditLog;
 }
 
 export interface UpsertResult {
@@ -154,6 +156,7 @@ export class InstanceService {
       };
       if (await this.o.store.create(instance)) {
         this.cache.delete(id);
+        await this.o.audit?.record({ action: 'instance.create', instanceId: id, actor: 'operator', outcome: 'success' });
         return { created: true, instance, webhookSecret };
       }
       // Another request created it first: drop our secrets and update theirs instead.
@@ -187,6 +190,7 @@ export class InstanceService {
     };
     await this.o.store.replace(instance, existing.etag);
     this.cache.delete(id);
+    await this.o.audit?.record({ action: 'instance.update', instanceId: id, actor: 'operator', outcome: 'success' });
     return { created: false, instance };
   }
 
@@ -215,6 +219,7 @@ export class InstanceService {
     };
     await this.o.store.replace(instance, existing.etag);
     this.cache.delete(id);
+    await this.o.audit?.record({ action: 'instance.secret-rotate', instanceId: id, actor: 'operator', outcome: 'success' });
     return { webhookSecret, previousValidUntil };
   }
 
@@ -225,6 +230,7 @@ export class InstanceService {
     if (instance.clientSecret) await this.o.secrets.delete(instance.clientSecret.name);
     await this.o.store.delete(id);
     this.cache.delete(id);
+    await this.o.audit?.record({ action: 'instance.delete', instanceId: id, actor: 'operator', outcome: 'success' });
   }
 
   /** The instance's OAuth client secret value, if it has one (for the connection test and token calls). */

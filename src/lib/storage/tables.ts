@@ -10,6 +10,10 @@ export interface Tables {
   deadLetters: TableClient;
   /** PK instanceId, RK userSysId: notification preferences. */
   preferences: TableClient;
+  /** PK "{instanceId}:{userSysId}", RK sid: mobile sessions. */
+  sessions: TableClient;
+  /** PK instanceId, RK time: the append-only audit trail. */
+  audit: TableClient;
 }
 
 export const TABLE_NAMES: Record<keyof Tables, string> = {
@@ -17,4 +21,6 @@ export const TABLE_NAMES: Record<keyof Tables, string> = {
   events: 'events',
   deadLetters: 'deadletters',
   preferences: 'preferences',
+  sessions: 'sessions',
+  audit: 'audit',
 };
