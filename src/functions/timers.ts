@@ -19,13 +19,14 @@ app.timer('outboxRetry', {
   },
 });
 
-// Daily clean-up of expired dedupe rows, outbox records and inbox items (03:00 UTC).
+// Daily clean-up of expired dedupe rows, outbox records, inbox items and sessions (03:00 UTC).
 app.timer('dailyCleanup', {
   schedule: '0 0 3 * * *',
   handler: async (_timer, context) => {
-    const { instances, events, clock } = await loadRuntime();
+    const { instances, events, sessions, clock } = await loadRuntime();
     let removed = 0;
     for (const instance of await instances.list()) removed += await events.deleteExpired(instance.id, clock.now());
-    context.log(`clean-up: ${removed} expired row(s) removed`);
+    const ended = await sessions.purgeExpired(clock.now());
+    context.log(`clean-up: ${removed} expired row(s) and ${ended} ended or expired session(s) removed`);
   },
 });

@@ -129,8 +129,8 @@ export class SessionService {
     }
     if (session.status === 'reauth') throw new ProblemError('REAUTH_REQUIRED', 'ServiceNow no longer accepts this session: sign in again.');
     if (now - session.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
-      // Best effort: a lost race (412) only means another call already recorded the use.
-      return this.deps.sessions.replace({ ...session, lastUsedAt: now }).catch(() => session);
+      await this.deps.sessions.update(session, { lastUsedAt: now });
+      return { ...session, lastUsedAt: now };
     }
     return session;
   }
@@ -156,12 +156,8 @@ export class SessionService {
       }
     }
     await this.deps.secrets.delete(session.refreshSecretName);
-    const current = await this.deps.sessions.get(session.instanceId, session.userSysId, session.sid);
-    if (current) {
-      // Unconditional: ending wins over a concurrent refresh or lastUsedAt update.
-      const { etag: _etag, ...rest } = current;
-      await this.deps.sessions.replace({ ...rest, status: 'ended', accessTokenSealed: '', accessTokenExpiresAt: 0 });
-    }
+    // Unconditional: ending wins over a concurrent refresh or lastUsedAt update.
+    await this.deps.sessions.update(session, { status: 'ended', accessTokenSealed: '', accessTokenExpiresAt: 0 });
     this.deps.broker.forget(session.sid);
     await this.deps.audit.record({ action: 'session.signout', instanceId: session.instanceId, actor, outcome: 'success', detail: `sid ${session.sid}; ${revoked}` });
   }
@@ -173,6 +169,16 @@ export class SessionService {
       .filter((s) => s.status !== 'ended' && s.expiresAt > now)
       .sort((a, b) => a.createdAt - b.createdAt)
       .map((s) => ({ sid: s.sid, deviceId: s.deviceId, createdAt: s.createdAt, lastUsedAt: s.lastUsedAt, current: s.sid === session.sid }));
+  }
+
+  /** Daily clean-up: removes ended and expired sessions with their refresh-token secrets. */
+  async purgeExpired(now: number): Promise<number> {
+    const expired = await this.deps.sessions.listExpired(now);
+    for (const session of expired) {
+      await this.deps.secrets.delete(session.refreshSecretName);
+      await this.deps.sessions.delete(session);
+    }
+    return expired.length;
   }
 
   /** Ends another session of the same user (a lost phone); 404 for a sid that is not this user's. */

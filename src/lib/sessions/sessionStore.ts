@@ -88,12 +88,28 @@ export class SessionStore {
     }
   }
 
-  /** Replaces the session if nobody changed it since it was read (throws a 412 RestError otherwise). */
-  async replace(session: Session): Promise<Session> {
-    const result = await tableCall('update session', () =>
-      this.table.updateEntity(toEntity(session), 'Replace', session.etag ? { etag: session.etag } : undefined),
+  /**
+   * Takes the refresh lease: only if the row is unchanged since `session` was read (ETag), so of two
+   * instances that read the same expired row only one wins (the other gets a 412 RestError).
+   */
+  async acquireLease(session: Session, until: number): Promise<Session> {
+    const result = await tableCall('lease session', () =>
+      this.table.updateEntity(
+        { partitionKey: sessionPartition(session.instanceId, session.userSysId), rowKey: session.sid, leaseUntil: new Date(until) },
+        'Merge',
+        { etag: session.etag ?? '*' },
+      ),
     );
-    return { ...session, ...(result.etag ? { etag: result.etag } : {}) };
+    return { ...session, leaseUntil: until, ...(result.etag ? { etag: result.etag } : {}) };
+  }
+
+  /** Changes some fields whatever else changed meanwhile (each writer owns its fields). */
+  async update(session: Pick<Session, 'instanceId' | 'userSysId' | 'sid'>, fields: Partial<Omit<Session, 'sid' | 'instanceId' | 'userSysId' | 'etag'>>): Promise<void> {
+    const entity: Record<string, unknown> = { partitionKey: sessionPartition(session.instanceId, session.userSysId), rowKey: session.sid };
+    for (const [name, value] of Object.entries(fields)) {
+      entity[name] = ['createdAt', 'lastUsedAt', 'expiresAt', 'accessTokenExpiresAt', 'leaseUntil'].includes(name) ? new Date(value as number) : value;
+    }
+    await tableCall('update session', () => this.table.updateEntity(entity as { partitionKey: string; rowKey: string }, 'Merge'));
   }
 
   async listForUser(instanceId: string, userSysId: string): Promise<Session[]> {

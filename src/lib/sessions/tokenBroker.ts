@@ -100,12 +100,20 @@ export class TokenBroker {
       }
       const now = this.deps.clock.now();
       if (row.leaseUntil <= now) {
+        let leased: Session | undefined;
         try {
-          const leased = await this.deps.sessions.replace({ ...row, leaseUntil: now + LEASE_MS });
-          return await this.refreshUpstream(leased);
+          leased = await this.deps.sessions.acquireLease(row, now + LEASE_MS);
         } catch (error) {
+          // 412: another instance changed the row first: read it again.
           if (statusOf(error) !== 412) throw error;
-          // Another instance changed the row first: read it again.
+        }
+        if (leased) {
+          try {
+            return await this.refreshUpstream(leased);
+          } catch (error) {
+            await this.release(leased);
+            throw error;
+          }
         }
       }
       if (this.deps.clock.now() > deadline) throw unavailable();
@@ -130,7 +138,6 @@ export class TokenBroker {
         if (!(error instanceof UpstreamError)) throw error;
         if (error.kind === 'invalid_grant') return this.requireSignIn(leased, 'invalid_grant');
         if (error.kind === 'rate_limited' || error.kind === 'unauthorized' || attempt >= ATTEMPTS) {
-          await this.release(leased);
           await this.deps.audit.record({ action: 'session.refresh', instanceId: leased.instanceId, actor: `${leased.instanceId}:${leased.userSysId}`, outcome: 'failure', detail: error.kind });
           // Honour ServiceNow's Retry-After instead of asking again sooner.
           throw unavailable(error.kind === 'rate_limited' ? error.retryAfter : 5);
@@ -145,7 +152,7 @@ export class TokenBroker {
     }
     const token: AccessToken = { accessToken: tokens.accessToken, expiresAt: this.deps.clock.now() + tokens.expiresIn * 1000 };
     const key = await this.deps.keys.current();
-    await this.deps.sessions.replace({ ...leased, accessTokenSealed: sealAccessToken(token.accessToken, key), accessTokenExpiresAt: token.expiresAt, leaseUntil: 0 });
+    await this.deps.sessions.update(leased, { accessTokenSealed: sealAccessToken(token.accessToken, key), accessTokenExpiresAt: token.expiresAt, leaseUntil: 0 });
     this.memory.set(leased.sid, token);
     return token;
   }
@@ -156,11 +163,11 @@ export class TokenBroker {
   }
 
   private async release(leased: Session): Promise<void> {
-    await this.deps.sessions.replace({ ...leased, leaseUntil: 0 }).catch(() => undefined);
+    await this.deps.sessions.update(leased, { leaseUntil: 0 }).catch(() => undefined);
   }
 
   private async requireSignIn(leased: Session, detail: string): Promise<never> {
-    await this.deps.sessions.replace({ ...leased, status: 'reauth', leaseUntil: 0 }).catch(() => undefined);
+    await this.deps.sessions.update(leased, { status: 'reauth', leaseUntil: 0 });
     this.memory.delete(leased.sid);
     await this.deps.audit.record({ action: 'session.refresh', instanceId: leased.instanceId, actor: `${leased.instanceId}:${leased.userSysId}`, outcome: 'failure', detail });
     throw new ProblemError('REAUTH_REQUIRED', 'ServiceNow no longer accepts this session: sign in again.');
