@@ -14,6 +14,7 @@ import { WebPubSubClient } from '@azure/web-pubsub-client';
 import { PROJECT_DIR, startStack, type Stack } from '../dev/stack.js';
 import { sign, webhookKey } from '../src/lib/webhooks/verifySignature.js';
 import { median, pool, summarise } from './stats.js';
+import { benchTokenRoute } from './tokenRoute.js';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2000);
@@ -150,7 +151,7 @@ async function main() {
   const stack = await startStack({
     ports: { host: 0, azurite: 0, webPubSub: 0, keyVault: 0 },
     runTimers: false,
-    settings: { LOCAL_FUNCTION_KEY: 'bench-key', ALLOW_INSECURE_LOOPBACK: 'true', TABLE_PREFIX: 'bench' },
+    settings: { LOCAL_FUNCTION_KEY: 'bench-key', ALLOW_INSECURE_LOOPBACK: 'true', TABLE_PREFIX: 'bench', TOKEN_RATE_LIMIT_PER_MINUTE: '100000' },
     log: () => undefined,
   });
   try {
@@ -182,6 +183,12 @@ async function main() {
       console.log(`  round ${i} latency under load  p50 ${fmt(r.latency.p50)} ms, p99 ${fmt(r.latency.p99)} ms`);
     }
     console.log(`paced ${PACED_RATE} events/s for ${PACED_SECONDS} s   p50 ${fmt(pacedLatency.p50)} ms, p99 ${fmt(pacedLatency.p99)} ms, max ${fmt(pacedLatency.max)} ms  (target p99 ≤ 50 ms)`);
+    const token = await benchTokenRoute(stack, 'bench-key');
+    console.log(`token route, ${token.calls} sequential calls each:`);
+    console.log(`  cache hit                   p50 ${fmt(token.hit.p50)} ms, p99 ${fmt(token.hit.p99)} ms  (no upstream call)`);
+    console.log(`  refresh through the bridge  p50 ${fmt(token.refresh.p50)} ms, p99 ${fmt(token.refresh.p99)} ms  (${token.bridgeRefreshes} upstream refreshes)`);
+    console.log(`  dev instance refresh alone  p50 ${fmt(token.upstream.p50)} ms, p99 ${fmt(token.upstream.p99)} ms`);
+    console.log(`  added by the bridge         p50 ${fmt(token.added.p50)} ms, p99 ${fmt(token.added.p99)} ms`);
   } finally {
     await stack.close();
   }

@@ -183,6 +183,18 @@ describe('POST /api/sessions/current/token', () => {
     }
   });
 
+  it('ServiceNow\'s own answer for a dead refresh token (401 access_denied) also means REAUTH_REQUIRED', async () => {
+    const s = remember(await signIn(stack, sn, A, 'beth.anglin'));
+    stack.clock.advance(31 * 60_000);
+    try {
+      sn.injectFault('token', { status: 401, body: { error_description: 'access_denied', error: 'server_error' } });
+      const res = await call(stack, 'sessions/current/token', { method: 'POST', ...asUser(s.sessionToken) });
+      expect([res.status, res.body.code]).toEqual([401, 'REAUTH_REQUIRED']);
+    } finally {
+      stack.clock.advance(-31 * 60_000);
+    }
+  });
+
   it('5xx → bounded retries, then 503 UPSTREAM_UNAVAILABLE with Retry-After; the session still works later', async () => {
     const s = remember(await signIn(stack, sn, A, 'beth.anglin'));
     stack.clock.advance(31 * 60_000);

@@ -80,8 +80,12 @@ export class ServiceNowClient {
     if (res.status === 429) throw new UpstreamError('rate_limited', 429, retryAfterSeconds(res.headers.get('retry-after')) ?? 5);
     if (res.status >= 500) throw new UpstreamError('unavailable', res.status);
     if (!res.ok || typeof answer.access_token !== 'string') {
-      // ServiceNow answers a dead refresh token or code with invalid_grant (RFC 6749 §5.2), with 400 or 401.
-      if (answer.error === 'invalid_grant') throw new UpstreamError('invalid_grant', res.status);
+      // RFC 6749 §5.2 says invalid_grant; ServiceNow itself is reported to answer a dead refresh token
+      // with 401 {"error":"server_error","error_description":"access_denied"}. Either way the grant is
+      // dead and the user must sign in again (a wrong client secret looks the same, and then the new
+      // sign-in fails with AUTH_FAILED and the operator's connection test with AUTH_FAILED).
+      const deadGrant = answer.error === 'invalid_grant' || (res.status === 401 && (answer.error_description === 'access_denied' || answer.error === 'access_denied'));
+      if (deadGrant) throw new UpstreamError('invalid_grant', res.status);
       throw new UpstreamError('unauthorized', res.status);
     }
     const expiresIn = Number(answer.expires_in);
