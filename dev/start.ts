@@ -7,6 +7,7 @@ import path from 'node:path';
 import { loadSettings } from './host/localHost.js';
 import { PROJECT_DIR, startStack, type Stack } from './stack.js';
 import { ensureDemoInstance } from './demoInstance.js';
+import { startDevServiceNow } from './servicenow/instance.js';
 
 function port(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -35,18 +36,22 @@ async function main(): Promise<void> {
     runTimers: true,
   });
 
+  const serviceNow = await startDevServiceNow({ port: port('DEV_SERVICENOW_PORT', 7072) });
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping the local stack…`);
+    await serviceNow.close();
     await stack.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
 
-  const demo = await ensureDemoInstance(stack, stateDir);
+  const demo = await ensureDemoInstance(stack, stateDir, serviceNow.url);
+  serviceNow.configureWebhook({ bridgeUrl: stack.url, instanceId: demo.instanceId, secret: demo.secret });
   const functions = stack.host.functions.map((f) =>
     f.type === 'http'
       ? `  ${f.name}: [${(f.methods ?? []).join(',')}] ${stack.url}/api/${(f.route ?? f.name).replace('{area:regex(^admin$)}', 'admin')}`
@@ -63,6 +68,7 @@ async function main(): Promise<void> {
       `  Azurite Tables   http://127.0.0.1:${stack.azurite.port}/devstoreaccount1`,
       `  Web PubSub       ${stack.webPubSub.endpoint}   hub: ${process.env.WEBPUBSUB_HUB || 'flowquest'}`,
       `  Key Vault        ${stack.keyVault.url}`,
+      `  ServiceNow (dev) ${serviceNow.url}   demo users: ${serviceNow.users.map((u) => u.userName).join(', ')}`,
       `  State            ${path.relative(PROJECT_DIR, stateDir) || '.'}/ (kept between runs)`,
       `  Demo instance    "${demo.instanceId}"; its webhook secret is in ${path.relative(PROJECT_DIR, demo.secretFile)}`,
       `  Send an event    npm run send -- incident-p1-inserted-assigned.json`,
