@@ -46,6 +46,10 @@ export interface Runtime {
   rateLimiter: RateLimiter;
   audit: AuditLog;
   sessions: SessionService;
+  sessionStore: SessionStore;
+  sessionKeys: SessionKeys;
+  serviceNow: ServiceNowClient;
+  broker: TokenBroker;
   negotiator: Negotiator;
   /** Creates the tables on first use (idempotent; retried after a failure). */
   ready(): Promise<void>;
@@ -203,6 +207,7 @@ async function createRuntime(o: RuntimeOverrides): Promise<Runtime> {
 
   return {
     settings, clock, fetch: o.fetch ?? fetch, log, tables, secrets, publisher, instances, events, deadLetters,
-    preferences, delivery, webhooks, rateLimiter, audit, sessions, negotiator, ready, health,
+    preferences, delivery, webhooks, rateLimiter, audit, sessions, sessionStore, sessionKeys: keys, serviceNow, broker,
+    negotiator, ready, health,
   };
 }

@@ -158,7 +158,10 @@ describe('POST /api/sessions/current/token', () => {
       // A second broker (another instance's memory) reads the refreshed token from the table.
       const runtime = await stack.runtime();
       const { TokenBroker } = await import('../../src/lib/sessions/tokenBroker.js');
-      const other = new TokenBroker({ ...(runtime.sessions as any).deps, clock: stack.clock });
+      const other = new TokenBroker({
+        sessions: runtime.sessionStore, keys: runtime.sessionKeys, secrets: runtime.secrets, serviceNow: runtime.serviceNow,
+        instances: runtime.instances, audit: runtime.audit, clock: stack.clock,
+      });
       const session = await runtime.sessions.authenticate(`Bearer ${s.sessionToken}`);
       expect((await other.accessToken(session)).accessToken).toBe(one.body.accessToken);
       expect(sn.stats().refreshGrants).toBe(refreshes);
