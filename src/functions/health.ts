@@ -9,6 +9,8 @@ app.http('health', {
   handler: handleProblems(async () => {
     const runtime = await loadRuntime({ ready: false });
     const report = await runtime.health();
-    return json(report.httpStatus, report.body, { 'cache-control': 'no-store' });
+    // Down (Tables unreachable) is a 503 for an unavailable dependency: it says when to look again.
+    const retry: Record<string, string> = report.httpStatus === 503 ? { 'retry-after': '5' } : {};
+    return json(report.httpStatus, report.body, { 'cache-control': 'no-store', ...retry });
   }),
 });

@@ -9,7 +9,7 @@ app.http('negotiate', {
   authLevel: 'anonymous',
   route: 'realtime/negotiate',
   handler: handleProblems(async (request) => {
-    const { runtime, session } = await withSession(request);
+    const { runtime, session } = await withSession(request, { needsServiceNow: true });
     const result = await runtime.negotiator.negotiate(session);
     return json(200, { ...result, expiresAt: isoSeconds(result.expiresAt) }, { 'cache-control': 'no-store' });
   }),

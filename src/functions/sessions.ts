@@ -33,7 +33,7 @@ app.http('getAccessToken', {
   authLevel: 'anonymous',
   route: 'sessions/current/token',
   handler: handleProblems(async (request) => {
-    const { runtime, session } = await withSession(request);
+    const { runtime, session } = await withSession(request, { needsServiceNow: true });
     const token = await runtime.sessions.accessToken(session);
     return json(200, { accessToken: token.accessToken, expiresAt: isoSeconds(token.expiresAt) }, NO_STORE);
   }),

@@ -123,6 +123,7 @@ describe('Tables outage', () => {
       const health = await call(stack, 'health', { key: null });
       expect(health.status).toBe(503);
       expect(health.body.status).toBe('down');
+      expect(health.headers.get('retry-after')).toMatch(/^\d+$/);
     } finally {
       await stack.startAzurite();
     }

@@ -180,7 +180,10 @@ describe('POST /api/sessions/current/token', () => {
       const calls = sn.stats().tokenRequests;
       const again = await call(stack, 'sessions/current/token', { method: 'POST', ...asUser(s.sessionToken) });
       expect(again.body.code).toBe('REAUTH_REQUIRED');
+      expect((await call(stack, 'realtime/negotiate', asUser(s.sessionToken))).body.code).toBe('REAUTH_REQUIRED');
       expect(sn.stats().tokenRequests).toBe(calls);
+      // Such a session can still sign out, which removes its secret.
+      expect((await call(stack, 'sessions/current', { method: 'DELETE', ...asUser(s.sessionToken) })).status).toBe(204);
     } finally {
       stack.clock.advance(-31 * 60_000);
     }
@@ -236,6 +239,21 @@ describe('POST /api/sessions/current/token', () => {
     for (let i = 0; i < 201; i++) last = await call(stack, 'sessions/current/token', { method: 'POST', ...asUser(s.sessionToken) });
     expect([last!.status, last!.body.code]).toEqual([429, 'RATE_LIMITED']);
     expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+describe('a deleted instance', () => {
+  it('ends the sessions of its users', async () => {
+    await createInstance(stack, 'acme-gone', { baseUrl: sn.url });
+    const s = remember(await signIn(stack, sn, 'acme-gone', 'beth.anglin'));
+    expect((await call(stack, 'admin/instances/acme-gone', { method: 'DELETE' })).status).toBe(204);
+    stack.clock.advance(31 * 60_000);
+    try {
+      const res = await call(stack, 'sessions/current/token', { method: 'POST', ...asUser(s.sessionToken) });
+      expect([res.status, res.body.code]).toEqual([401, 'SESSION_INVALID']);
+    } finally {
+      stack.clock.advance(-31 * 60_000);
+    }
   });
 });
 
@@ -322,8 +340,10 @@ describe('real time, preferences and inbox', () => {
     const s = remember(await signIn(stack, sn, A, 'david.loo'));
     const get = await call(stack, 'preferences', asUser(s.sessionToken));
     expect(get.body).toEqual({ incidentAssigned: true, approvalRequested: true, criticalIncidents: true, maxPriority: 5, mutedUntil: null });
-    const put = await call(stack, 'preferences', { method: 'PUT', body: { criticalIncidents: false, maxPriority: 3 }, ...asUser(s.sessionToken) });
-    expect(put.body).toMatchObject({ criticalIncidents: false, maxPriority: 3, incidentAssigned: true });
+    const put = await call(stack, 'preferences', { method: 'PUT', body: { criticalIncidents: false, maxPriority: 3, mutedUntil: '2026-11-22T11:30:00.250+02:00' }, ...asUser(s.sessionToken) });
+    expect(put.body).toEqual({ criticalIncidents: false, maxPriority: 3, incidentAssigned: true, approvalRequested: true, mutedUntil: '2026-11-22T09:30:00Z' });
+    expect((await call(stack, 'preferences', asUser(s.sessionToken))).body.mutedUntil).toBe('2026-11-22T09:30:00Z');
+    await call(stack, 'preferences', { method: 'PUT', body: { mutedUntil: null }, ...asUser(s.sessionToken) });
     const bad = await call(stack, 'preferences', { method: 'PUT', body: { maxPriority: 9, colour: 'red' }, ...asUser(s.sessionToken) });
     expect([bad.status, bad.body.code]).toEqual([422, 'INVALID_REQUEST']);
     expect(bad.body.errors.map((e: any) => e.path)).toEqual(expect.arrayContaining(['maxPriority']));

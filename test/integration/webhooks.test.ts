@@ -146,6 +146,8 @@ describe('bad requests get problem details and store nothing', () => {
 describe('operator settings of an instance', () => {
   it('429 RATE_LIMITED with Retry-After only when a limit is set', async () => {
     const limitedSecret = await createInstance(stack, 'acme-limited', { webhookRateLimitPerMinute: 2 });
+    // Unsigned requests do not use up the instance's budget.
+    for (let i = 0; i < 3; i++) expect((await postWebhook(stack, 'acme-limited', limitedSecret, fixtureBytes(P1), { signature: 'v1,AAAA' })).status).toBe(401);
     const statuses = [];
     for (let i = 0; i < 3; i++) statuses.push(await postWebhook(stack, 'acme-limited', limitedSecret, fixtureBytes(P1)));
     expect(statuses.map((s) => s.status)).toEqual([202, 202, 429]);

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { PROBLEMS } from '../../src/lib/core/errors.js';
 import { ADMIN_SEGMENT } from '../../src/lib/http/routes.js';
+import { VERSION } from '../../src/lib/version.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FUNCTIONS_DIR = join(ROOT, 'src/functions');
@@ -251,6 +252,7 @@ describe('openapi.yaml matches the function registrations', () => {
     expect(registrations.timers.length).toBeGreaterThanOrEqual(2);
     expect(specOperations.length).toBeGreaterThanOrEqual(19);
     expect(child(spec, 'openapi')?.value).toMatch(/^3\.1\.\d+$/);
+    expect(at(spec, 'info', 'version')?.value).toBe(VERSION);
   });
 
   it('maps routes to their public paths', () => {

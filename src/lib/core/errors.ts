@@ -19,6 +19,7 @@ export const PROBLEMS = {
   SESSION_NOT_FOUND: { status: 404, title: 'Session not found' },
   NOT_FOUND: { status: 404, title: 'Not found' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  CONFLICT: { status: 409, title: 'The resource changed meanwhile' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   INVALID_EVENT: { status: 422, title: 'The event does not match the envelope schema' },
@@ -27,6 +28,7 @@ export const PROBLEMS = {
   STORAGE_UNAVAILABLE: { status: 503, title: 'Storage is unavailable' },
   KEY_VAULT_UNAVAILABLE: { status: 503, title: 'Key Vault is unavailable' },
   UPSTREAM_UNAVAILABLE: { status: 503, title: 'ServiceNow is unavailable' },
+  WEBPUBSUB_UNAVAILABLE: { status: 503, title: 'Web PubSub is unavailable' },
   INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
@@ -71,7 +73,7 @@ export type Dependency = 'tables' | 'keyVault' | 'webPubSub' | 'serviceNow';
 const DEPENDENCY_CODES: Record<Dependency, ProblemCode> = {
   tables: 'STORAGE_UNAVAILABLE',
   keyVault: 'KEY_VAULT_UNAVAILABLE',
-  webPubSub: 'INTERNAL',
+  webPubSub: 'WEBPUBSUB_UNAVAILABLE',
   serviceNow: 'UPSTREAM_UNAVAILABLE',
 };
 

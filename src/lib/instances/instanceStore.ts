@@ -1,4 +1,5 @@
 import type { TableClient } from '@azure/data-tables';
+import { ProblemError } from '../core/errors.js';
 import { statusOf, tableCall } from '../storage/tableCall.js';
 import type { Instance } from './instance.js';
 
@@ -37,15 +38,22 @@ export class InstanceStore {
     }
   }
 
-  /** Replaces an instance if unchanged since it was read (412 otherwise, surfaced to the caller). */
+  /** Replaces an instance if unchanged since it was read; 409 CONFLICT when another write won. */
   async replace(instance: Instance, etag: string): Promise<void> {
-    await tableCall('update instance', () =>
-      this.table.updateEntity<InstanceEntity>(
-        { partitionKey: PARTITION, rowKey: instance.id, doc: JSON.stringify(instance) },
-        'Replace',
-        { etag },
-      ),
-    );
+    try {
+      await tableCall('update instance', () =>
+        this.table.updateEntity<InstanceEntity>(
+          { partitionKey: PARTITION, rowKey: instance.id, doc: JSON.stringify(instance) },
+          'Replace',
+          { etag },
+        ),
+      );
+    } catch (error) {
+      if (statusOf(error) === 412 || statusOf(error) === 404) {
+        throw new ProblemError('CONFLICT', 'The instance was changed or deleted by another request meanwhile; read it again and retry.');
+      }
+      throw error;
+    }
   }
 
   async delete(id: string): Promise<void> {

@@ -7,7 +7,11 @@ export const preferencesSchema = z
     approvalRequested: z.boolean(),
     criticalIncidents: z.boolean(),
     maxPriority: z.number().int().min(1).max(5),
-    mutedUntil: z.iso.datetime({ offset: true }).nullable(),
+    // Any offset is accepted; answers carry UTC (`2026-11-22T09:14:03Z`), as every time of the API.
+    mutedUntil: z.iso
+      .datetime({ offset: true })
+      .transform((v) => new Date(Math.floor(Date.parse(v) / 1000) * 1000).toISOString().replace('.000Z', 'Z'))
+      .nullable(),
   })
   .strict();
 

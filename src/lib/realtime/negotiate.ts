@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.js';
-import { ProblemError } from '../core/errors.js';
+import { DependencyError, ProblemError } from '../core/errors.js';
 import { TtlCache } from '../core/ttlCache.js';
 import type { InstanceService } from '../instances/instanceService.js';
 import type { PreferenceStore } from '../preferences/preferenceStore.js';
@@ -38,7 +38,8 @@ export class Negotiator {
 
   private async serviceNowGroups(session: Session): Promise<string[]> {
     return this.groups.get(`${session.instanceId}:${session.userSysId}`, async () => {
-      const instance = await this.deps.instances.require(session.instanceId);
+      const instance = await this.deps.instances.find(session.instanceId);
+      if (!instance) throw new ProblemError('SESSION_INVALID', 'The ServiceNow instance of this session no longer exists.');
       const { accessToken } = await this.deps.broker.accessToken(session);
       try {
         return await this.deps.serviceNow.groupsOf(instance.baseUrl, accessToken, session.userSysId);
@@ -59,7 +60,10 @@ export class Negotiator {
     ]);
     const groups = groupIds.map((g) => `${session.instanceId}:group:${g}`);
     if (prefs.criticalIncidents) groups.push(`${session.instanceId}:critical`);
-    const url = await this.deps.minter.mint(userId, groups, CLIENT_TOKEN_MINUTES);
+    // With Entra ID the service mints the token: its failure is Web PubSub's, not the caller's.
+    const url = await this.deps.minter.mint(userId, groups, CLIENT_TOKEN_MINUTES).catch((error: unknown) => {
+      throw new DependencyError('webPubSub', 'mint a client token', error);
+    });
     return { url, userId, groups, expiresAt: this.deps.clock.now() + CLIENT_TOKEN_MINUTES * 60_000 };
   }
 }

@@ -118,8 +118,12 @@ export class SessionService {
     return { sessionToken: issued.token, sessionExpiresAt: issued.expiresAt, user, accessToken: tokens.accessToken, accessTokenExpiresAt };
   }
 
-  /** The active session behind an `Authorization: Bearer` header, or 401. */
-  async authenticate(authorization: string | null): Promise<Session> {
+  /**
+   * The session behind an `Authorization: Bearer` header, or 401. A session ServiceNow stopped
+   * accepting answers 401 REAUTH_REQUIRED only where a ServiceNow token is needed (`needsServiceNow`);
+   * it can still list sessions, read its inbox and preferences, and sign out.
+   */
+  async authenticate(authorization: string | null, options: { needsServiceNow?: boolean } = {}): Promise<Session> {
     const now = this.deps.clock.now();
     const claims = await verifySessionToken(this.deps.keys, bearer(authorization), now);
     const cut = claims.sub.indexOf(':');
@@ -127,7 +131,9 @@ export class SessionService {
     if (!session || session.status === 'ended' || session.expiresAt <= now) {
       throw new ProblemError('SESSION_INVALID', 'Sign in again: the session has ended or expired.');
     }
-    if (session.status === 'reauth') throw new ProblemError('REAUTH_REQUIRED', 'ServiceNow no longer accepts this session: sign in again.');
+    if (session.status === 'reauth' && options.needsServiceNow) {
+      throw new ProblemError('REAUTH_REQUIRED', 'ServiceNow no longer accepts this session: sign in again.');
+    }
     if (now - session.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
       await this.deps.sessions.update(session, { lastUsedAt: now });
       return { ...session, lastUsedAt: now };

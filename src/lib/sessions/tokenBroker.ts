@@ -122,7 +122,8 @@ export class TokenBroker {
   }
 
   private async refreshUpstream(leased: Session): Promise<AccessToken> {
-    const instance = await this.deps.instances.require(leased.instanceId);
+    const instance = await this.deps.instances.find(leased.instanceId);
+    if (!instance) throw new ProblemError('SESSION_INVALID', 'The ServiceNow instance of this session no longer exists.');
     const secret = await this.deps.secrets.get(leased.refreshSecretName);
     if (!secret) return this.requireSignIn(leased, 'refresh token missing');
     const client = {
@@ -157,7 +158,7 @@ export class TokenBroker {
     return token;
   }
 
-  private async clientSecret(instance: Awaited<ReturnType<InstanceService['require']>>): Promise<{ clientSecret?: string }> {
+  private async clientSecret(instance: NonNullable<Awaited<ReturnType<InstanceService['find']>>>): Promise<{ clientSecret?: string }> {
     const value = await this.deps.instances.clientSecret(instance);
     return value ? { clientSecret: value } : {};
   }

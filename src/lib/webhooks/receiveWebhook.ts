@@ -58,16 +58,17 @@ export class WebhookReceiver {
   async receive(incoming: IncomingWebhook): Promise<WebhookResult> {
     const { instances, clock } = this.deps;
     const instance = await instances.require(incoming.instanceId);
-    if (instance.webhookRateLimitPerMinute !== null) {
-      const wait = this.deps.rateLimiter.hit(`webhook:${instance.id}`, instance.webhookRateLimitPerMinute);
-      if (wait > 0) throw new ProblemError('RATE_LIMITED', 'This instance has sent more webhooks than its limit allows.', { retryAfter: wait });
-    }
     if (incoming.body.byteLength > MAX_BODY_BYTES) {
       throw new ProblemError('PAYLOAD_TOO_LARGE', `The body is over ${MAX_BODY_BYTES} bytes.`);
     }
     assertJsonContentType(incoming.headers);
     const headers = parseWebhookHeaders(incoming.headers);
     verifySignature(headers, incoming.body, await instances.webhookKeys(instance), clock.now());
+    // Only signed requests count against an operator's limit, so strangers cannot use up its budget.
+    if (instance.webhookRateLimitPerMinute !== null) {
+      const wait = this.deps.rateLimiter.hit(`webhook:${instance.id}`, instance.webhookRateLimitPerMinute);
+      if (wait > 0) throw new ProblemError('RATE_LIMITED', 'This instance has sent more webhooks than its limit allows.', { retryAfter: wait });
+    }
     const event = parseOr422(eventEnvelopeSchema, parseJson(incoming.body), 'INVALID_EVENT', 'The event does not match the envelope v1 schema.');
 
     const sends = await this.plan(instance.id, instance.rules ?? DEFAULT_RULES, event, headers.id);
