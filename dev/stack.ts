@@ -10,9 +10,11 @@ import { fileURLToPath } from 'node:url';
 import type { Clock } from '../src/lib/core/clock.js';
 import { configureRuntime, getRuntime, type Runtime } from '../src/lib/runtime.js';
 import { startAzurite, type Azurite } from './azurite/azurite.js';
+import { buildConsole } from './console/build.js';
 import { startLocalHost, type LocalHost } from './host/localHost.js';
+import { startChild } from './childProcess.js';
 import { startKeyVaultEmulator, type KeyVaultEmulator } from './keyvault/emulator.js';
-import { startWebPubSubEmulator, type WebPubSubEmulator } from './webpubsub/emulator.js';
+import { DEFAULT_ACCESS_KEY, startWebPubSubEmulator, type WebPubSubEmulator } from './webpubsub/emulator.js';
 
 /** The repository root, whether this file runs from dev/ (tests) or dist/dev/ (npm start). */
 function findProjectDir(): string {
@@ -43,6 +45,12 @@ export interface StackOptions {
   /** The app's entry modules; default: package.json "main" (compiled JS). Tests pass the TypeScript sources. */
   appEntries?: string[];
   runTimers?: boolean;
+  /**
+   * Where the Web PubSub and Key Vault stand-ins run: in this process (tests: fast to start and to stop)
+   * or as child processes of their compiled entries (`npm start`, the benchmark: their own event loops,
+   * as separate services have).
+   */
+  emulators?: 'in-process' | 'child';
   clock?: Clock;
   /** Extra settings (they win over local.settings.json and the environment). */
   settings?: Record<string, string>;
@@ -81,6 +89,31 @@ export function freePort(): Promise<number> {
   });
 }
 
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+function childScript(name: string): string {
+  const script = path.join(HERE, name, 'main.js');
+  if (!existsSync(script)) throw new Error(`${script} is missing: child-process emulators run from the build (npm run build).`);
+  return script;
+}
+
+async function webPubSubChild(port: number): Promise<WebPubSubEmulator> {
+  const child = await startChild(childScript('webpubsub'), [], { WEBPUBSUB_EMULATOR_PORT: String(port) }, /listening on http/);
+  const endpoint = /listening on (\S+)/.exec(child.readyLine)?.[1] ?? '';
+  return {
+    port: Number(new URL(endpoint).port),
+    endpoint,
+    connectionString: `Endpoint=${endpoint};AccessKey=${DEFAULT_ACCESS_KEY};Version=1.0;`,
+    close: () => child.stop(),
+  };
+}
+
+async function keyVaultChild(port: number, dataFile: string | undefined): Promise<KeyVaultEmulator> {
+  const child = await startChild(childScript('keyvault'), [], { KEY_VAULT_EMULATOR_PORT: String(port), KEY_VAULT_EMULATOR_DATA: dataFile ?? '' }, /listening on http/);
+  const url = /listening on (\S+)/.exec(child.readyLine)?.[1] ?? '';
+  return { port: Number(new URL(url).port), url, close: () => child.stop() };
+}
+
 export async function startStack(options: StackOptions): Promise<Stack> {
   const log = options.log ?? ((line: string) => console.log(line));
   const azuritePort = options.ports.azurite || (await freePort());
@@ -88,9 +121,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const keyVaultFile = options.stateDir ? path.join(options.stateDir, 'keyvault.json') : undefined;
 
   let azurite = await startAzurite({ port: azuritePort, ...(azuriteDir ? { location: azuriteDir } : {}) });
-  let webPubSub = await startWebPubSubEmulator({ port: options.ports.webPubSub });
+  const child = options.emulators === 'child';
+  const launchWebPubSub = (port: number) => (child ? webPubSubChild(port) : startWebPubSubEmulator({ port }));
+  const launchKeyVault = (port: number) =>
+    child ? keyVaultChild(port, keyVaultFile) : startKeyVaultEmulator({ port, ...(keyVaultFile ? { dataFile: keyVaultFile } : {}) });
+  let webPubSub = await launchWebPubSub(options.ports.webPubSub);
   const webPubSubPort = webPubSub.port;
-  let keyVault = await startKeyVaultEmulator({ port: options.ports.keyVault, ...(keyVaultFile ? { dataFile: keyVaultFile } : {}) });
+  let keyVault = await launchKeyVault(options.ports.keyVault);
   const keyVaultPort = keyVault.port;
 
   // The emulators' addresses are facts of this run: they override whatever local.settings.json says.
@@ -107,6 +144,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const host = await startLocalHost({
     projectDir: PROJECT_DIR,
+    // The live console (dev/console), rebuilt on every start so it is never stale.
+    staticRoutes: { '/console/': await buildConsole(PROJECT_DIR) },
     port: options.ports.host,
     runTimers: options.runTimers ?? true,
     log,
@@ -135,11 +174,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     },
     stopWebPubSub: () => webPubSub.close(),
     startWebPubSub: async () => {
-      webPubSub = await startWebPubSubEmulator({ port: webPubSubPort });
+      webPubSub = await launchWebPubSub(webPubSubPort);
     },
     stopKeyVault: () => keyVault.close(),
     startKeyVault: async () => {
-      keyVault = await startKeyVaultEmulator({ port: keyVaultPort, ...(keyVaultFile ? { dataFile: keyVaultFile } : {}) });
+      keyVault = await launchKeyVault(keyVaultPort);
     },
     async close() {
       await host.close();

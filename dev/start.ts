@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     },
     stateDir,
     runTimers: true,
+    emulators: 'child',
   });
 
   const serviceNow = await startDevServiceNow({ port: port('DEV_SERVICENOW_PORT', 7072) });
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
       '',
       'FlowQuest Bridge — local stack',
       `  Functions host   ${stack.url}/api          function key: ${stack.functionKey}`,
+      `  Live console     ${stack.url}/console/`,
       `  Azurite Tables   http://127.0.0.1:${stack.azurite.port}/devstoreaccount1`,
       `  Web PubSub       ${stack.webPubSub.endpoint}   hub: ${process.env.WEBPUBSUB_HUB || 'flowquest'}`,
       `  Key Vault        ${stack.keyVault.url}`,

@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { startChild } from '../childProcess.js';
 
 /** Azurite's well-known development account (public, documented by Microsoft; not a secret). */
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
@@ -28,44 +28,19 @@ export interface Azurite {
  * Starts the real Azurite Table service (the npm package) as a child process, so that it has its own
  * event loop, as it would in Docker or in VS Code. Resolves once it says it listens.
  */
-export function startAzurite(options: AzuriteOptions): Promise<Azurite> {
+export async function startAzurite(options: AzuriteOptions): Promise<Azurite> {
   const host = options.host ?? '127.0.0.1';
   const require = createRequire(import.meta.url);
   const main = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist/src/table/main.js');
-  const args = [main, '--tableHost', host, '--tablePort', String(options.port), '--skipApiVersionCheck', '--disableTelemetry', '--silent', '--loose'];
+  const args = ['--tableHost', host, '--tablePort', String(options.port), '--skipApiVersionCheck', '--disableTelemetry', '--silent', '--loose'];
   if (options.location) {
     mkdirSync(options.location, { recursive: true });
     args.push('--location', options.location);
   } else {
     args.push('--inMemoryPersistence');
   }
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (/successfully started/i.test(output)) {
-        child.stdout?.off('data', onData);
-        resolve({
-          port: options.port,
-          connectionString: azuriteTablesConnectionString(host, options.port),
-          // SIGINT is Azurite's graceful stop: it closes its database, which saves it (SIGTERM would
-          // lose what changed since the last 5-second autosave).
-          stop: () =>
-            new Promise<void>((done) => {
-              if (child.exitCode !== null || child.signalCode !== null) return done();
-              const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
-              child.once('exit', () => {
-                clearTimeout(force);
-                done();
-              });
-              child.kill('SIGINT');
-            }),
-        });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`Azurite exited (${code}): ${output.trim().slice(-500)}`)));
-  });
+  // SIGINT is Azurite's graceful stop: it closes its database, which saves it (SIGTERM would lose what
+  // changed since the last 5-second autosave).
+  const child = await startChild(main, args, {}, /successfully started/i, 'SIGINT');
+  return { port: options.port, connectionString: azuriteTablesConnectionString(host, options.port), stop: () => child.stop() };
 }
