@@ -75,6 +75,23 @@ function readOnly(name: string): never {
   throw new TypeError(`Cannot assign to read only property '${name}'`);
 }
 
+/**
+ * The context object of a pre- or post-invocation hook: `hookData`, `appHookData` and
+ * `invocationContext` are read-only (assigning them throws, as in the worker); `fields` are writable.
+ */
+function hookContext(hookData: Record<string, unknown>, context: unknown, fields: Record<string, unknown>): Record<string, unknown> {
+  const readOnlyField = (name: string, get: () => unknown): PropertyDescriptor => ({
+    get,
+    set: () => readOnly(name),
+    enumerable: true,
+  });
+  return Object.defineProperties(fields, {
+    hookData: readOnlyField('hookData', () => hookData),
+    appHookData: readOnlyField('appHookData', () => getCoreState().appHookData),
+    invocationContext: readOnlyField('invocationContext', () => context),
+  });
+}
+
 export async function runInvocation(req: InvocationRequest): Promise<InvocationResult> {
   const { fn, model, logger } = req;
   const name = fn.metadata.name;
@@ -155,28 +172,7 @@ export async function runInvocation(req: InvocationRequest): Promise<InvocationR
     let callback: FunctionCallback = fn.callback;
     invocationContext = context;
 
-    const preContext: Record<string, unknown> = {
-      get hookData() {
-        return hookData;
-      },
-      set hookData(_v) {
-        readOnly('hookData');
-      },
-      get appHookData() {
-        return core.appHookData;
-      },
-      set appHookData(_v) {
-        readOnly('appHookData');
-      },
-      get invocationContext() {
-        return context;
-      },
-      set invocationContext(_v) {
-        readOnly('invocationContext');
-      },
-      functionCallback: callback,
-      inputs,
-    };
+    const preContext = hookContext(hookData, context, { functionCallback: callback, inputs });
     coreCtx.state = 'preInvocationHooks';
     try {
       await executeHooks('preInvocation', preContext);
@@ -186,29 +182,7 @@ export async function runInvocation(req: InvocationRequest): Promise<InvocationR
     inputs = preContext.inputs as unknown[];
     callback = preContext.functionCallback as FunctionCallback;
 
-    const postContext: Record<string, unknown> = {
-      get hookData() {
-        return hookData;
-      },
-      set hookData(_v) {
-        readOnly('hookData');
-      },
-      get appHookData() {
-        return core.appHookData;
-      },
-      set appHookData(_v) {
-        readOnly('appHookData');
-      },
-      get invocationContext() {
-        return context;
-      },
-      set invocationContext(_v) {
-        readOnly('invocationContext');
-      },
-      inputs,
-      result: null,
-      error: null,
-    };
+    const postContext = hookContext(hookData, context, { inputs, result: null, error: null });
 
     coreCtx.state = 'invocation';
     try {

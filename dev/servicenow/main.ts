@@ -10,17 +10,9 @@
  * Prints one line once listening, logs one line per request (never tokens), and stops cleanly
  * on SIGINT/SIGTERM.
  */
+import { portSetting, runUntilStopped } from '../serviceMain.js';
 import { startDevServiceNow } from './instance.js';
 import { DEFAULT_PORT } from './options.js';
-
-function parsePort(raw: string | undefined): number {
-  if (raw === undefined || raw.trim() === '') return DEFAULT_PORT;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new RangeError(`DEV_SERVICENOW_PORT must be an integer from 0 to 65535, got "${raw}"`);
-  }
-  return port;
-}
 
 function webhookTarget(env: NodeJS.ProcessEnv): { bridgeUrl: string; instanceId: string; secret: string } | null {
   const bridgeUrl = env.DEV_SERVICENOW_BRIDGE_URL || undefined;
@@ -33,40 +25,14 @@ function webhookTarget(env: NodeJS.ProcessEnv): { bridgeUrl: string; instanceId:
   return { bridgeUrl, instanceId, secret };
 }
 
-async function main(): Promise<void> {
+runUntilStopped('The ServiceNow development instance', async () => {
   const target = webhookTarget(process.env);
   const instance = await startDevServiceNow({
-    port: parsePort(process.env.DEV_SERVICENOW_PORT),
+    port: portSetting('DEV_SERVICENOW_PORT', DEFAULT_PORT),
     ...(process.env.DEV_SERVICENOW_HOST ? { host: process.env.DEV_SERVICENOW_HOST } : {}),
     log: (line) => console.log(`[servicenow] ${line}`),
   });
   instance.configureWebhook(target);
   console.log(`ServiceNow development instance listening on ${instance.url}`);
-
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      console.error(`Received ${signal} again; exiting immediately`);
-      process.exit(1);
-    }
-    stopping = true;
-    instance.close().then(
-      () => {
-        process.exitCode = 0;
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-      },
-      (error: unknown) => {
-        console.error('The ServiceNow development instance failed to stop cleanly:', error instanceof Error ? error.message : error);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-}
-
-main().catch((error: unknown) => {
-  console.error('The ServiceNow development instance failed to start:', error instanceof Error ? error.message : error);
-  process.exit(1);
+  return instance;
 });
