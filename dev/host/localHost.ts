@@ -30,6 +30,7 @@ import { parseTimerSchedule } from './ncrontab.js';
 import { joinRoutePrefix } from './routes.js';
 import { createDispatcher, DEFAULT_BODY_LIMIT } from './server.js';
 import { loadSettings, readHostConfig, readLocalHttpPort, resolveAppEntries } from './settings.js';
+import { createStaticFiles } from './staticFiles.js';
 import { TimerRunner, type TimerInput } from './timers.js';
 
 export { loadSettings } from './settings.js';
@@ -47,6 +48,11 @@ export interface LocalHostOptions {
   runTimers?: boolean;
   /** Sink for host + function logs (default console.log); one call per log line. */
   log?: (line: string) => void;
+  /**
+   * Local development pages, served before function routing (GET/HEAD only): URL prefix that starts and
+   * ends with '/' → directory, e.g. `{ '/console/': 'dist/console' }`. See staticFiles.ts.
+   */
+  staticRoutes?: Record<string, string>;
 }
 
 export interface LocalHost {
@@ -268,7 +274,12 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       hostForUrl,
     );
 
-    server = createServer(dispatcher);
+    const serveStatic = options.staticRoutes
+      ? createStaticFiles(options.staticRoutes, track, (message) => logger.system('error', message))
+      : undefined;
+    server = createServer((req, res) => {
+      if (!serveStatic?.(req, res)) dispatcher(req, res);
+    });
     const listening = server;
     await new Promise<void>((resolveListen, rejectListen) => {
       const onError = (err: Error): void => rejectListen(err);

@@ -23,8 +23,40 @@ function parseJson(raw: Buffer): unknown {
   }
 }
 
+/**
+ * CORS for /dev/emit, loopback origins only: the live console (the Functions host's /console/, another
+ * port) fires sample events from the browser. Only this development route gets it.
+ */
+function loopbackOrigin(req: IncomingMessage): string | undefined {
+  const origin = req.headers.origin;
+  if (typeof origin !== 'string') return undefined;
+  try {
+    const url = new URL(origin);
+    const loopback = url.hostname === 'localhost' || url.hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(url.hostname);
+    return loopback && (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === origin ? origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function corsHeaders(req: IncomingMessage): Record<string, string> {
+  const origin = loopbackOrigin(req);
+  return origin ? { 'access-control-allow-origin': origin, 'access-control-expose-headers': 'webhook-id', vary: 'Origin' } : { vary: 'Origin' };
+}
+
 export async function handleEmit(ctx: Context, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const raw = await readBody(req);
+  if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
+    if (!loopbackOrigin(req)) return sendJson(res, 403, { message: 'Only loopback origins may call /dev/emit from a browser.' }, { vary: 'Origin' });
+    res.writeHead(204, {
+      ...corsHeaders(req),
+      'access-control-allow-methods': 'POST',
+      'access-control-allow-headers': 'content-type',
+      'access-control-max-age': '600',
+    });
+    return void res.end();
+  }
+  for (const [name, value] of Object.entries(corsHeaders(req))) res.setHeader(name, value);
   if (req.method !== 'POST') return sendJson(res, 405, { message: 'Use POST.' }, { allow: 'POST' });
   if (!ctx.webhook.url) {
     return sendJson(res, 409, { message: 'No webhook target is configured (configureWebhook, or DEV_SERVICENOW_BRIDGE_URL for main.ts).' });

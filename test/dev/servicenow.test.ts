@@ -617,6 +617,23 @@ describe('signed events', () => {
     expect((await post({ fixture: 'no-such-fixture.json' })).status).toBe(404);
     expect((await post({})).status).toBe(400);
   });
+
+  it('POST /dev/emit allows loopback origins (the live console on another port), no others', async () => {
+    sn.configureWebhook({ bridgeUrl: receiverUrl, instanceId: 'acme-dev', secret: SECRET });
+    const preflight = (origin: string) =>
+      fetch(`${sn.url}/dev/emit`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    const allowed = await preflight('http://127.0.0.1:7071');
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:7071');
+    expect(allowed.headers.get('access-control-allow-headers')).toBe('content-type');
+    expect((await preflight('https://evil.example')).status).toBe(403);
+    const emit = (origin: string) =>
+      fetch(`${sn.url}/dev/emit`, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: JSON.stringify({ fixture: 'incident-p1-inserted-assigned.json' }) });
+    const fromConsole = await emit('http://localhost:7071');
+    expect([fromConsole.status, fromConsole.headers.get('access-control-allow-origin')]).toEqual([202, 'http://localhost:7071']);
+    expect(fromConsole.headers.get('access-control-expose-headers')).toBe('webhook-id');
+    expect((await emit('http://127.0.0.1.evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+  });
 });
 
 describe('logging', () => {
