@@ -23,10 +23,12 @@ app.timer('outboxRetry', {
 app.timer('dailyCleanup', {
   schedule: '0 0 3 * * *',
   handler: async (_timer, context) => {
-    const { instances, events, sessions, clock } = await loadRuntime();
+    const { instances, events, deadLetters, sessions, clock } = await loadRuntime();
+    const now = clock.now();
     let removed = 0;
-    for (const instance of await instances.list()) removed += await events.deleteExpired(instance.id, clock.now());
-    const ended = await sessions.purgeExpired(clock.now());
-    context.log(`clean-up: ${removed} expired row(s) and ${ended} ended or expired session(s) removed`);
+    for (const instance of await instances.list()) removed += await events.deleteExpired(instance.id, now);
+    const letters = await deadLetters.deleteOlderThan(now - 7 * 24 * 3_600_000);
+    const ended = await sessions.purgeExpired(now);
+    context.log(`clean-up: ${removed} expired row(s), ${letters} dead letter(s) older than 7 days and ${ended} ended or expired session(s) removed`);
   },
 });

@@ -27,7 +27,7 @@ import { ServiceNowClient } from './servicenow/serviceNowClient.js';
 import { SessionKeys } from './sessions/sessionKeys.js';
 import { SessionService } from './sessions/sessionService.js';
 import { SessionStore } from './sessions/sessionStore.js';
-import { TokenBroker } from './sessions/tokenBroker.js';
+import { leaseFor, TokenBroker } from './sessions/tokenBroker.js';
 
 export interface Runtime {
   settings: Settings;
@@ -161,9 +161,12 @@ async function createRuntime(o: RuntimeOverrides): Promise<Runtime> {
   const delivery = new Delivery({ events, deadLetters, publisher, clock, sendTimeoutMs: settings.SEND_TIMEOUT_MS, log });
   const webhooks = new WebhookReceiver({ instances, events, delivery, preferences, rateLimiter, clock });
   const serviceNow = new ServiceNowClient({ fetch: o.fetch ?? fetch, timeoutMs: settings.UPSTREAM_TIMEOUT_MS });
-  const keys = new SessionKeys(secrets, settings.SESSION_KEY_SECRET_NAME);
+  const keys = new SessionKeys(secrets, settings.SESSION_KEY_SECRET_NAME, () => clock.now());
   const sessionStore = new SessionStore(tables.sessions);
-  const broker = new TokenBroker({ sessions: sessionStore, keys, secrets, serviceNow, instances, audit, clock });
+  const broker = new TokenBroker({
+    sessions: sessionStore, keys, secrets, serviceNow, instances, audit, clock,
+    leaseMs: leaseFor(settings.UPSTREAM_TIMEOUT_MS),
+  });
   const sessions = new SessionService({
     sessions: sessionStore, keys, secrets, serviceNow, instances, broker, audit, rateLimiter, clock,
     signInLimitPerMinute: settings.SIGNIN_RATE_LIMIT_PER_MINUTE,

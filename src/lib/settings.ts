@@ -67,5 +67,5 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
 /** http:// to a loopback address: the local emulators. */
 export function isLoopbackHttp(url: string): boolean {
   const u = new URL(url);
-  return u.protocol === 'http:' && (u.hostname === 'localhost' || u.hostname === '[::1]' || u.hostname.startsWith('127.'));
+  return u.protocol === 'http:' && (u.hostname === 'localhost' || u.hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(u.hostname));
 }

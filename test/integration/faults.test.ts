@@ -111,6 +111,23 @@ describe('Key Vault outage', () => {
   });
 });
 
+describe('Key Vault outage during a secret rotation', () => {
+  it('answers 503 (ServiceNow retries), not 401, for a signature that may be made with the secret it cannot read', async () => {
+    const oldSecret = await createInstance(stack, 'acme-rotating');
+    expect((await postWebhook(stack, 'acme-rotating', oldSecret, fixtureBytes(P1))).status).toBe(202);
+    const rotated = await call(stack, 'admin/instances/acme-rotating/webhook-secret/rotate', { method: 'POST' });
+    await stack.stopKeyVault();
+    try {
+      expect((await postWebhook(stack, 'acme-rotating', oldSecret, fixtureBytes(P1))).status).toBe(202);
+      const withNew = await postWebhook(stack, 'acme-rotating', rotated.body.webhookSecret, fixtureBytes(P1));
+      expect([withNew.status, withNew.body.code]).toEqual([503, 'KEY_VAULT_UNAVAILABLE']);
+    } finally {
+      await stack.startKeyVault();
+    }
+    expect((await postWebhook(stack, 'acme-rotating', rotated.body.webhookSecret, fixtureBytes(P1))).status).toBe(202);
+  });
+});
+
 describe('Tables outage', () => {
   it('answers 503 with Retry-After, never a 2xx, and accepts the same event once Tables is back', async () => {
     const id = `evt_tables_down_${Date.now()}`;

@@ -110,6 +110,9 @@ describe('small parts', () => {
         return { version: 'v1' };
       },
       async delete() {},
+      async listVersions(name: string) {
+        return store.has(name) ? ['v1'] : [];
+      },
     };
     const keys = new SessionKeys(secrets, 'session-signing-key');
     const sealed = sealAccessToken('ServiceNow-access-token', await keys.current());
@@ -117,6 +120,7 @@ describe('small parts', () => {
     expect(await openAccessToken(sealed, keys)).toBe('ServiceNow-access-token');
     const tampered = sealed.slice(0, -2) + (sealed.endsWith('A') ? 'B' : 'A') + sealed.slice(-1);
     expect(await openAccessToken(tampered, keys)).toBeUndefined();
+    expect(await keys.byKid('madeup')).toBeUndefined();
   });
 
   it('the reported version is the package version', () => {

@@ -88,6 +88,11 @@ describe('webhook headers', () => {
     expect(codeOf(() => headers({ ...good, ...patch }))).toBe('INVALID_HEADER');
   });
 
+  it('ignores entries of other versions whatever their value (v1a is the asymmetric scheme)', () => {
+    const parsed = headers({ ...good, 'webhook-signature': `v1a,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=/x.y ${SPEC.signature}` });
+    expect(parsed.signatures).toHaveLength(1);
+  });
+
   it('keeps only v1 signatures', () => {
     const parsed = headers({ ...good, 'webhook-signature': `v2,AAAA ${SPEC.signature} v1a,BBBB`.replace(' v1a,BBBB', '') });
     expect(parsed.signatures).toHaveLength(1);

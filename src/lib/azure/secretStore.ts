@@ -11,8 +11,10 @@ export interface SecretWrite {
 /** The slice of Key Vault the bridge uses, so that domain code does not depend on the SDK. */
 export interface SecretStore {
   set(name: string, value: string, options?: SecretWrite): Promise<{ version: string }>;
-  /** The latest version, or a given one; undefined when there is no such (enabled) secret. */
+  /** The latest version, or a given one; undefined when there is no such secret. */
   get(name: string, version?: string): Promise<{ value: string; version: string } | undefined>;
+  /** The versions of a secret (ids only, no values). */
+  listVersions(name: string): Promise<string[]>;
   /** Soft-deletes every version (the vault keeps it recoverable for its retention period). */
   delete(name: string): Promise<void>;
 }
@@ -22,7 +24,9 @@ async function vaultCall<T>(operation: string, call: () => Promise<T>): Promise<
     return await call();
   } catch (error) {
     const status = statusOf(error);
-    if (status === 404 || status === 403 || status === 409) throw error;
+    if (status === 404 || status === 409) throw error;
+    // 403 too: a firewall, RBAC or policy change must read as "Key Vault unavailable", never as
+    // "this secret does not exist" (which would, say, send every session back to sign-in).
     throw new DependencyError('keyVault', operation, error);
   }
 }
@@ -39,10 +43,22 @@ export function createKeyVaultSecretStore(client: SecretClient): SecretStore {
         if (secret.value === undefined) return undefined;
         return { value: secret.value, version: secret.properties.version ?? '' };
       } catch (error) {
-        const status = statusOf(error);
-        if (status === 404 || status === 403) return undefined;
+        if (statusOf(error) === 404) return undefined;
         throw error;
       }
+    },
+    async listVersions(name) {
+      const versions: string[] = [];
+      try {
+        await vaultCall('list secret versions', async () => {
+          for await (const properties of client.listPropertiesOfSecretVersions(name)) {
+            if (properties.version && properties.enabled !== false) versions.push(properties.version);
+          }
+        });
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+      return versions;
     },
     async delete(name) {
       try {

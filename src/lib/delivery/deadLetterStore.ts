@@ -2,7 +2,8 @@ import { odata, type TableClient } from '@azure/data-tables';
 import { ProblemError } from '../core/errors.js';
 import { isoSeconds } from '../core/clock.js';
 import { statusOf, tableCall } from '../storage/tableCall.js';
-import { toKey } from '../storage/keys.js';
+import { fromKey, toKey } from '../storage/keys.js';
+import { INSTANCE_ID } from '../instances/instance.js';
 import type { EventRecord } from './types.js';
 
 export interface DeadLetter {
@@ -37,8 +38,9 @@ export function deadLetterId(instanceId: string, webhookId: string): string {
 export function parseDeadLetterId(id: string): { instanceId: string; webhookId: string } {
   const text = id.startsWith('dl_') ? Buffer.from(id.slice(3), 'base64url').toString('utf8') : '';
   const cut = text.indexOf('\n');
-  if (cut <= 0) throw new ProblemError('DEADLETTER_NOT_FOUND', 'No dead letter has this id.');
-  return { instanceId: text.slice(0, cut), webhookId: text.slice(cut + 1) };
+  const instanceId = text.slice(0, cut);
+  if (cut <= 0 || !INSTANCE_ID.test(instanceId)) throw new ProblemError('DEADLETTER_NOT_FOUND', 'No dead letter has this id.');
+  return { instanceId, webhookId: text.slice(cut + 1) };
 }
 
 function fromEntity(e: DeadLetterEntity): DeadLetter {
@@ -94,6 +96,18 @@ export class DeadLetterStore {
       if (statusOf(error) === 404) return false;
       throw error;
     }
+  }
+
+  /** Dead letters kept this long after they died (their event row lives a day longer, for replays). */
+  async deleteOlderThan(cutoff: number): Promise<number> {
+    const keys: { partitionKey: string; rowKey: string }[] = [];
+    await tableCall('list old dead letters', async () => {
+      for await (const e of this.table.listEntities<DeadLetterEntity>({ queryOptions: { filter: odata`deadLetteredAt lt ${new Date(cutoff)}` } })) {
+        keys.push({ partitionKey: e.partitionKey, rowKey: e.rowKey });
+      }
+    });
+    for (const key of keys) await this.remove(key.partitionKey, fromKey(key.rowKey));
+    return keys.length;
   }
 
   async remove(instanceId: string, webhookId: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { describeError } from '../core/errors.js';
+import { describeError, ProblemError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import { inboxRow, type EventStore, type InboxEntity } from './eventStore.js';
 import type { DeadLetterStore } from './deadLetterStore.js';
@@ -116,7 +116,15 @@ export class Delivery {
   async replay(record: EventRecord): Promise<EventRecord> {
     const now = this.deps.clock.now();
     const revived: EventRecord = { ...record, status: 'pending', attempts: 0, windowStart: now, nextAttemptAt: now + RETRY_LEASE_MS };
-    const leased = await this.deps.events.replace(revived, record.etag);
+    let leased: EventRecord;
+    try {
+      leased = await this.deps.events.replace(revived, record.etag);
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 412) {
+        throw new ProblemError('CONFLICT', 'This dead letter is being replayed by another request.');
+      }
+      throw error;
+    }
     await this.deps.deadLetters.remove(record.instanceId, record.webhookId);
     const { failed, error } = await this.attempt(leased, leased.pending);
     const next = this.outcome(leased, failed, error);

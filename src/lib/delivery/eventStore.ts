@@ -1,6 +1,7 @@
 import { odata, type TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
 import { statusOf, tableCall } from '../storage/tableCall.js';
 import { timeKey, toKey } from '../storage/keys.js';
+import { DEAD_LETTER_AFTER_MS } from './retrySchedule.js';
 import type { EventRecord, Send } from './types.js';
 
 /** Dedupe rows are kept at least 7 days (CONTRACT.md §1); inbox rows 7 days (§3). */
@@ -34,6 +35,9 @@ export type InboxEntity = {
 
 export const eventRowKey = (webhookId: string): string => EVENT + toKey(webhookId);
 
+/** The receipt, or the last replay of a dead letter. */
+const lastStart = (record: EventRecord): number => Math.max(record.receivedAt, record.windowStart);
+
 function toEntity(record: EventRecord): EventEntity {
   return {
     partitionKey: record.instanceId,
@@ -42,7 +46,8 @@ function toEntity(record: EventRecord): EventEntity {
     status: record.status,
     receivedAt: new Date(record.receivedAt),
     windowStart: new Date(record.windowStart),
-    expiresAt: new Date(record.receivedAt + DEDUPE_RETENTION_MS),
+    // Counted from the end of the delivery window, so a dead letter can still be replayed for days.
+    expiresAt: new Date(lastStart(record) + DEAD_LETTER_AFTER_MS + DEDUPE_RETENTION_MS),
     sends: JSON.stringify(record.sends),
     pending: JSON.stringify(record.pending),
     attempts: record.attempts,
@@ -74,7 +79,7 @@ export function inboxRow(record: EventRecord, send: Send): InboxEntity {
     partitionKey: record.instanceId,
     rowKey: `${INBOX}${toKey(user)}:${timeKey(record.receivedAt)}:${toKey(send.message.id)}`,
     message: JSON.stringify(send.message),
-    expiresAt: new Date(record.receivedAt + INBOX_RETENTION_MS),
+    expiresAt: new Date(lastStart(record) + INBOX_RETENTION_MS),
   };
 }
 
@@ -130,12 +135,20 @@ export class EventStore {
 
   /**
    * Writes the outcome of first deliveries of many events of one instance in as few transactions as
-   * possible (a transaction holds up to 100 operations of one partition).
+   * possible (a transaction holds up to 100 operations of one partition). An event's status and its
+   * inbox rows always share a transaction, so an event is never `delivered` without its inbox rows.
    */
-  async settle(instanceId: string, records: EventRecord[], inbox: InboxEntity[]): Promise<void> {
-    const actions: TransactionAction[] = [
-      ...records.map(
-        (r): TransactionAction => [
+  async settle(instanceId: string, outcomes: { record: EventRecord; inbox: InboxEntity[] }[]): Promise<void> {
+    let chunk: TransactionAction[] = [];
+    const flush = async () => {
+      if (chunk.length === 0) return;
+      const actions = chunk;
+      chunk = [];
+      await tableCall('settle events', () => this.table.submitTransaction(actions));
+    };
+    for (const { record: r, inbox } of outcomes) {
+      const actions: TransactionAction[] = [
+        [
           'update',
           {
             partitionKey: instanceId,
@@ -148,13 +161,12 @@ export class EventStore {
           },
           'Merge',
         ],
-      ),
-      ...inbox.map((row): TransactionAction => ['upsert', row, 'Replace']),
-    ];
-    for (let i = 0; i < actions.length; i += 100) {
-      const chunk = actions.slice(i, i + 100);
-      await tableCall('settle events', () => this.table.submitTransaction(chunk));
+        ...inbox.map((row): TransactionAction => ['upsert', row, 'Replace']),
+      ];
+      if (chunk.length + actions.length > 100) await flush();
+      chunk.push(...actions);
     }
+    await flush();
   }
 
   async writeInbox(rows: InboxEntity[]): Promise<void> {

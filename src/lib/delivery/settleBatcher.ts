@@ -10,7 +10,7 @@ type Log = (message: string) => void;
  * the events stay `pending` and the outbox timer sends them again (clients dedupe by `id`).
  */
 export class SettleBatcher {
-  private queued = new Map<string, { records: EventRecord[]; inbox: InboxEntity[] }>();
+  private queued = new Map<string, { record: EventRecord; inbox: InboxEntity[] }[]>();
   private scheduled = false;
   private inFlight = new Set<Promise<void>>();
 
@@ -20,9 +20,8 @@ export class SettleBatcher {
   ) {}
 
   add(record: EventRecord, inbox: InboxEntity[]): void {
-    const entry = this.queued.get(record.instanceId) ?? { records: [], inbox: [] };
-    entry.records.push(record);
-    entry.inbox.push(...inbox);
+    const entry = this.queued.get(record.instanceId) ?? [];
+    entry.push({ record, inbox });
     this.queued.set(record.instanceId, entry);
     if (!this.scheduled) {
       this.scheduled = true;
@@ -34,11 +33,11 @@ export class SettleBatcher {
     this.scheduled = false;
     const batches = this.queued;
     this.queued = new Map();
-    for (const [instanceId, { records, inbox }] of batches) {
+    for (const [instanceId, outcomes] of batches) {
       const write = this.events
-        .settle(instanceId, records, inbox)
+        .settle(instanceId, outcomes)
         .catch((error: unknown) =>
-          this.log(`settling ${records.length} event(s) of ${instanceId} failed; the outbox timer will retry them (${String((error as Error).name)})`),
+          this.log(`settling ${outcomes.length} event(s) of ${instanceId} failed; the outbox timer will retry them (${String((error as Error).name)})`),
         )
         .finally(() => this.inFlight.delete(write));
       this.inFlight.add(write);

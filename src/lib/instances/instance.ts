@@ -38,7 +38,7 @@ export function baseUrlProblem(value: string, allowInsecureLoopback: boolean): s
   if (url.search || value.includes('?')) return 'must not contain a query';
   if (url.hash || value.includes('#')) return 'must not contain a fragment';
   if (url.protocol === 'https:') return undefined;
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) || url.hostname.startsWith('127.');
+  const loopback = ['localhost', '[::1]'].includes(url.hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
   if (url.protocol === 'http:' && loopback && allowInsecureLoopback) return undefined;
   return allowInsecureLoopback ? 'must use https:// (or http:// to a loopback address)' : 'must use https://';
 }

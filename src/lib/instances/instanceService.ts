@@ -86,8 +86,10 @@ export class InstanceService {
    * The HMAC keys a webhook of this instance may be signed with: the current secret and, during a
    * rotation's overlap, the previous one. Versions never change, so a cached key is always right;
    * Key Vault is asked again only after the cache TTL, and if it is unreachable the cached key serves.
+   * `complete` is false when a key could not be loaded at all (the caller must not call a signature
+   * that matches none of the others invalid: it may be signed with the missing one).
    */
-  async webhookKeys(instance: Instance): Promise<Buffer[]> {
+  async webhookKeys(instance: Instance): Promise<{ keys: Buffer[]; complete: boolean }> {
     const { name, version, previousVersion, previousValidUntil } = instance.webhookSecret;
     const versions = [version];
     if (previousVersion && previousValidUntil !== null && this.o.clock.now() < previousValidUntil) {
@@ -109,7 +111,7 @@ export class InstanceService {
         retryAfter: 5,
       });
     }
-    return usable;
+    return { keys: usable, complete: usable.length === versions.length };
   }
 
   async list(): Promise<Instance[]> {

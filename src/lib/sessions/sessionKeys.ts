@@ -16,12 +16,28 @@ export interface SessionKey {
  */
 export class SessionKeys {
   private latest?: Promise<SessionKey>;
-  private readonly versions = new Map<string, Promise<Buffer | undefined>>();
+  private readonly keys = new Map<string, Promise<Buffer | undefined>>();
+  private known?: { kids: Promise<Set<string>>; at: number };
 
   constructor(
     private readonly secrets: SecretStore,
     private readonly name: string,
+    private readonly now: () => number = Date.now,
   ) {}
+
+  /**
+   * The versions the vault has, listed at most once a minute: a token with a made-up `kid` costs no
+   * Key Vault call beyond that, so anonymous callers cannot flood the vault or this instance's memory.
+   */
+  private async knownKids(kid: string): Promise<Set<string>> {
+    const stale = !this.known || (this.now() - this.known.at >= 60_000 && !(await this.known.kids).has(kid));
+    if (stale) {
+      const kids = this.secrets.listVersions(this.name).then((v) => new Set(v));
+      this.known = { kids, at: this.now() };
+      kids.catch(() => (this.known = undefined));
+    }
+    return this.known!.kids;
+  }
 
   current(): Promise<SessionKey> {
     this.latest ??= this.loadOrCreate().catch((error: unknown) => {
@@ -43,12 +59,12 @@ export class SessionKeys {
   async byKid(kid: string): Promise<Buffer | undefined> {
     const current = await this.current();
     if (current.kid === kid) return current.key;
-    if (!/^[A-Za-z0-9]{1,64}$/.test(kid)) return undefined;
-    let found = this.versions.get(kid);
+    if (!/^[A-Za-z0-9]{1,64}$/.test(kid) || !(await this.knownKids(kid)).has(kid)) return undefined;
+    let found = this.keys.get(kid);
     if (!found) {
       found = this.secrets.get(this.name, kid).then((s) => (s ? Buffer.from(s.value, 'base64') : undefined));
-      this.versions.set(kid, found);
-      found.catch(() => this.versions.delete(kid));
+      this.keys.set(kid, found);
+      found.catch(() => this.keys.delete(kid));
     }
     return found;
   }

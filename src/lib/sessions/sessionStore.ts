@@ -103,13 +103,22 @@ export class SessionStore {
     return { ...session, leaseUntil: until, ...(result.etag ? { etag: result.etag } : {}) };
   }
 
+  /** Changes some fields only if the row is unchanged since `session` was read (412 RestError otherwise). */
+  async updateIf(session: Session, fields: Partial<Omit<Session, 'sid' | 'instanceId' | 'userSysId' | 'etag'>>): Promise<void> {
+    await this.write(session, fields, session.etag ?? '*');
+  }
+
   /** Changes some fields whatever else changed meanwhile (each writer owns its fields). */
   async update(session: Pick<Session, 'instanceId' | 'userSysId' | 'sid'>, fields: Partial<Omit<Session, 'sid' | 'instanceId' | 'userSysId' | 'etag'>>): Promise<void> {
+    await this.write(session, fields);
+  }
+
+  private async write(session: Pick<Session, 'instanceId' | 'userSysId' | 'sid'>, fields: Partial<Omit<Session, 'sid' | 'instanceId' | 'userSysId' | 'etag'>>, etag?: string): Promise<void> {
     const entity: Record<string, unknown> = { partitionKey: sessionPartition(session.instanceId, session.userSysId), rowKey: session.sid };
     for (const [name, value] of Object.entries(fields)) {
       entity[name] = ['createdAt', 'lastUsedAt', 'expiresAt', 'accessTokenExpiresAt', 'leaseUntil'].includes(name) ? new Date(value as number) : value;
     }
-    await tableCall('update session', () => this.table.updateEntity(entity as { partitionKey: string; rowKey: string }, 'Merge'));
+    await tableCall('update session', () => this.table.updateEntity(entity as { partitionKey: string; rowKey: string }, 'Merge', etag ? { etag } : undefined));
   }
 
   async listForUser(instanceId: string, userSysId: string): Promise<Session[]> {

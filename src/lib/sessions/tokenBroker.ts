@@ -10,13 +10,17 @@ import type { Session, SessionStore } from './sessionStore.js';
 
 /** An access token handed to the app is valid at least this much longer (CONTRACT.md §5). */
 export const MIN_VALIDITY_MS = 5 * 60_000;
-/** How long one Function instance may hold the refresh of a session before others may take over. */
-export const LEASE_MS = 15_000;
 /** Upstream attempts on 5xx/timeouts before answering 503. */
 const ATTEMPTS = 3;
 const BACKOFF_BASE_MS = 200;
-/** How long a caller waits for another instance's refresh to land before giving up with 503. */
-const MAX_LEASE_WAIT_MS = 12_000;
+
+/**
+ * How long one Function instance may hold the refresh of a session before others may take over: longer
+ * than the longest refresh (every attempt timing out, plus backoff), so two refreshes never overlap.
+ */
+export function leaseFor(upstreamTimeoutMs: number): number {
+  return ATTEMPTS * upstreamTimeoutMs + 2 * BACKOFF_BASE_MS * 2 ** ATTEMPTS + 1_000;
+}
 
 export interface AccessToken {
   accessToken: string;
@@ -31,6 +35,8 @@ export interface TokenBrokerDeps {
   instances: InstanceService;
   audit: AuditLog;
   clock: Clock;
+  /** See leaseFor(); the default suits a 10 s upstream timeout. */
+  leaseMs?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
 }
@@ -49,10 +55,12 @@ export class TokenBroker {
   private readonly inFlight = new Map<string, Promise<AccessToken>>();
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  private readonly leaseMs: number;
 
   constructor(private readonly deps: TokenBrokerDeps) {
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.random = deps.random ?? Math.random;
+    this.leaseMs = deps.leaseMs ?? leaseFor(10_000);
   }
 
   private fresh(token: AccessToken | undefined): token is AccessToken {
@@ -88,7 +96,8 @@ export class TokenBroker {
   }
 
   private async refreshShared(session: Session): Promise<AccessToken> {
-    const deadline = this.deps.clock.now() + MAX_LEASE_WAIT_MS;
+    // A caller waits for another instance's refresh at most as long as that refresh may take.
+    const deadline = this.deps.clock.now() + this.leaseMs;
     for (;;) {
       const row = await this.deps.sessions.get(session.instanceId, session.userSysId, session.sid);
       if (!row || row.status === 'ended') throw new ProblemError('SESSION_INVALID', 'The session has ended.');
@@ -102,7 +111,7 @@ export class TokenBroker {
       if (row.leaseUntil <= now) {
         let leased: Session | undefined;
         try {
-          leased = await this.deps.sessions.acquireLease(row, now + LEASE_MS);
+          leased = await this.deps.sessions.acquireLease(row, now + this.leaseMs);
         } catch (error) {
           // 412: another instance changed the row first: read it again.
           if (statusOf(error) !== 412) throw error;
@@ -153,7 +162,11 @@ export class TokenBroker {
     }
     const token: AccessToken = { accessToken: tokens.accessToken, expiresAt: this.deps.clock.now() + tokens.expiresIn * 1000 };
     const key = await this.deps.keys.current();
-    await this.deps.sessions.update(leased, { accessTokenSealed: sealAccessToken(token.accessToken, key), accessTokenExpiresAt: token.expiresAt, leaseUntil: 0 });
+    // Stored only while this instance still holds the lease (its leaseUntil value is the owner's mark;
+    // other writers only touch lastUsedAt or end the session): never over another refresher's token.
+    if (await this.stillLeased(leased)) {
+      await this.deps.sessions.update(leased, { accessTokenSealed: sealAccessToken(token.accessToken, key), accessTokenExpiresAt: token.expiresAt, leaseUntil: 0 });
+    }
     this.memory.set(leased.sid, token);
     return token;
   }
@@ -163,12 +176,28 @@ export class TokenBroker {
     return value ? { clientSecret: value } : {};
   }
 
+  private async stillLeased(leased: Session): Promise<boolean> {
+    const row = await this.deps.sessions.get(leased.instanceId, leased.userSysId, leased.sid);
+    return row !== undefined && row.status === 'active' && row.leaseUntil === leased.leaseUntil;
+  }
+
   private async release(leased: Session): Promise<void> {
-    await this.deps.sessions.update(leased, { leaseUntil: 0 }).catch(() => undefined);
+    if (await this.stillLeased(leased).catch(() => false)) {
+      await this.deps.sessions.update(leased, { leaseUntil: 0 }).catch(() => undefined);
+    }
   }
 
   private async requireSignIn(leased: Session, detail: string): Promise<never> {
-    await this.deps.sessions.update(leased, { status: 'reauth', leaseUntil: 0 });
+    // Only an active session becomes "sign in again": one that was ended meanwhile (its secret deleted
+    // and its token revoked by a sign-out, which is why this refresh failed) stays ended.
+    const row = await this.deps.sessions.get(leased.instanceId, leased.userSysId, leased.sid);
+    if (!row || row.status !== 'active' || row.leaseUntil !== leased.leaseUntil) throw new ProblemError('SESSION_INVALID', 'The session has ended.');
+    try {
+      await this.deps.sessions.updateIf(row, { status: 'reauth', leaseUntil: 0 });
+    } catch (error) {
+      if (statusOf(error) === 412) throw new ProblemError('SESSION_INVALID', 'The session changed meanwhile; it may have ended.');
+      throw error;
+    }
     this.memory.delete(leased.sid);
     await this.deps.audit.record({ action: 'session.refresh', instanceId: leased.instanceId, actor: `${leased.instanceId}:${leased.userSysId}`, outcome: 'failure', detail });
     throw new ProblemError('REAUTH_REQUIRED', 'ServiceNow no longer accepts this session: sign in again.');

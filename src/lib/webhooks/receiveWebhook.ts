@@ -63,7 +63,17 @@ export class WebhookReceiver {
     }
     assertJsonContentType(incoming.headers);
     const headers = parseWebhookHeaders(incoming.headers);
-    verifySignature(headers, incoming.body, await instances.webhookKeys(instance), clock.now());
+    const { keys, complete } = await instances.webhookKeys(instance);
+    try {
+      verifySignature(headers, incoming.body, keys, clock.now());
+    } catch (error) {
+      if (!complete && error instanceof ProblemError && error.code === 'INVALID_SIGNATURE') {
+        // A rotation's new secret could not be read: the signature may well be right. 503 makes
+        // ServiceNow try again, where a 401 would drop the event.
+        throw new ProblemError('KEY_VAULT_UNAVAILABLE', 'A webhook secret of this instance cannot be read right now; retry later.', { retryAfter: 5 });
+      }
+      throw error;
+    }
     // Only signed requests count against an operator's limit, so strangers cannot use up its budget.
     if (instance.webhookRateLimitPerMinute !== null) {
       const wait = this.deps.rateLimiter.hit(`webhook:${instance.id}`, instance.webhookRateLimitPerMinute);

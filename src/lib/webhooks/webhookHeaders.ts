@@ -17,7 +17,8 @@ export interface HeaderSource {
 // "{id}.{timestamp}" ambiguous (Standard Webhooks spec, "Signature scheme").
 const WEBHOOK_ID = /^[\x20-\x2d\x2f-\x7e]{1,128}$/;
 const TIMESTAMP = /^\d{1,12}$/;
-const SIGNATURE_ENTRY = /^v(\d+),([A-Za-z0-9+/=_-]*)$/;
+const SIGNATURE_ENTRY = /^(v[0-9a-z]+),(\S*)$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const JSON_MEDIA_TYPE = /^application\/json\s*(;.*)?$/i;
 
 function required(headers: HeaderSource, name: string): string {
@@ -53,7 +54,9 @@ export function parseWebhookHeaders(headers: HeaderSource): WebhookHeaders {
     if (!match) {
       throw new ProblemError('INVALID_HEADER', 'webhook-signature must be a space-separated list of "v1,<base64>" entries.');
     }
-    if (match[1] === '1') signatures.push(Buffer.from(match[2] ?? '', 'base64'));
+    // Other versions (v1a is the asymmetric scheme) are ignored, as the spec asks; a v1 value that is
+    // not base64 simply cannot match.
+    if (match[1] === 'v1' && BASE64.test(match[2] ?? '')) signatures.push(Buffer.from(match[2] ?? '', 'base64'));
   }
   return { id, timestamp: Number(timestampText), signatures };
 }
