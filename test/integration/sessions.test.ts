@@ -14,8 +14,8 @@ let sn: DevServiceNow;
 let webhookSecret: string;
 const A = 'acme-prod';
 const BETH = '46d44a23a9fe19810012d100cca80666';
-/** Every token and secret seen in this file: none may appear in any log line. */
-const secrets = new Set<string>();
+/** Every token and secret seen in this file: none may appear in any log line (the stack checks on close). */
+let secrets: Set<string>;
 
 function vault() {
   return new SecretClient(stack.keyVault.url, new LocalDevCredential(), { allowInsecureConnection: true, disableChallengeResourceVerification: true });
@@ -23,14 +23,13 @@ function vault() {
 
 beforeAll(async () => {
   stack = await startTestStack({ TOKEN_RATE_LIMIT_PER_MINUTE: '200', SIGNIN_RATE_LIMIT_PER_MINUTE: '25' });
+  secrets = stack.secrets;
   sn = await startDevServiceNow({ port: 0, clients: [{ clientId: 'flowquest-mobile' }, { clientId: 'confidential', clientSecret: 'client-secret-value' }] });
   webhookSecret = await createInstance(stack, A, { baseUrl: sn.url });
   secrets.add(webhookSecret).add('client-secret-value');
 });
 
 afterAll(async () => {
-  const logs = stack?.logs.join('\n') ?? '';
-  for (const secret of secrets) expect(logs.includes(secret), 'a secret or token appears in the logs').toBe(false);
   await sn?.close();
   await stack?.close();
 });

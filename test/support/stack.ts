@@ -18,6 +18,8 @@ export class TestClock {
 export interface TestStack extends Stack {
   clock: TestClock;
   logs: string[];
+  /** Secrets and tokens this stack handed out or was given: none may ever appear in a log line. */
+  secrets: Set<string>;
 }
 
 export const FUNCTION_KEY = 'test-function-key';
@@ -41,7 +43,21 @@ export async function startTestStack(settings: Record<string, string> = {}, stat
       ...settings,
     },
   });
-  return Object.assign(stack, { clock, logs });
+  const secrets = new Set<string>();
+  const close = stack.close.bind(stack);
+  return Object.assign(stack, {
+    clock,
+    logs,
+    secrets,
+    // Every test file's stack checks its whole log on the way out, so the suite's log capture as a
+    // whole is checked for webhook secrets, client secrets, refresh and access tokens.
+    async close() {
+      await close();
+      const text = logs.join('\n');
+      const leaked = [...secrets].filter((secret) => secret.length >= 8 && text.includes(secret));
+      if (leaked.length > 0) throw new Error(`${leaked.length} secret(s) or token(s) appear in the logs`);
+    },
+  });
 }
 
 export interface CallOptions {
@@ -76,7 +92,10 @@ export async function createInstance(stack: Stack, id: string, extra: Record<str
     body: { name: `Instance ${id}`, baseUrl: `https://${id}.service-now.com`, clientId: 'flowquest-mobile', ...extra },
   });
   if (response.status !== 201) throw new Error(`create instance ${id}: ${response.status} ${JSON.stringify(response.body)}`);
-  return response.body.webhookSecret as string;
+  const secret = response.body.webhookSecret as string;
+  (stack as Partial<TestStack>).secrets?.add(secret);
+  if (typeof extra.clientSecret === 'string') (stack as Partial<TestStack>).secrets?.add(extra.clientSecret);
+  return secret;
 }
 
 export interface SignedOptions {
