@@ -62,6 +62,22 @@ describe('POST /api/sessions', () => {
     expect(JSON.stringify(res.body)).not.toContain(stored.value);
   });
 
+  it('gives the refresh-token secret an expiry when ServiceNow says how long the token lives', async () => {
+    const issued = sn.issueTokens('flowquest-mobile', BETH);
+    secrets.add(issued.refreshToken).add(issued.accessToken);
+    sn.injectFault('token', { status: 200, body: { access_token: issued.accessToken, refresh_token: issued.refreshToken, expires_in: 1800, refresh_token_expires_in: 8_640_000, token_type: 'Bearer' } });
+    const { code, codeVerifier, redirectUri } = await authorize(sn, 'beth.anglin');
+    const res = await call(stack, 'sessions', { method: 'POST', key: null, body: { instanceId: A, deviceId: 'expiring', code, codeVerifier, redirectUri } });
+    expect(res.status).toBe(201);
+    remember(res.body);
+    const runtime = await stack.runtime();
+    const [session] = (await runtime.tables.sessions.listEntities<{ refreshSecretName: string }>({ queryOptions: { filter: `deviceId eq 'expiring'` } }).byPage().next()).value;
+    const stored = await vault().getSecret(session.refreshSecretName);
+    const days = (stored.properties.expiresOn!.getTime() - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(99.9);
+    expect(days).toBeLessThan(100.1);
+  });
+
   it('store mode: the app hands over its tokens', async () => {
     const issued = sn.issueTokens('flowquest-mobile', BETH);
     secrets.add(issued.refreshToken).add(issued.accessToken);

@@ -32,6 +32,8 @@ export interface TokenSet {
   refreshToken?: string;
   /** Seconds. */
   expiresIn: number;
+  /** Seconds the refresh token lives, when the server says so (`refresh_token_expires_in`). */
+  refreshExpiresIn?: number;
 }
 
 export interface ServiceNowUser {
@@ -89,7 +91,9 @@ export class ServiceNowClient {
       throw new UpstreamError('unauthorized', res.status);
     }
     const expiresIn = Number(answer.expires_in);
+    const refreshExpiresIn = Number(answer.refresh_token_expires_in);
     return {
+      ...(Number.isFinite(refreshExpiresIn) && refreshExpiresIn > 0 ? { refreshExpiresIn } : {}),
       accessToken: answer.access_token,
       ...(typeof answer.refresh_token === 'string' && answer.refresh_token ? { refreshToken: answer.refresh_token } : {}),
       expiresIn: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 1800,

@@ -71,6 +71,7 @@ export class SessionService {
     const wait = this.deps.rateLimiter.hit(`signin:${instance.id}`, this.deps.signInLimitPerMinute);
     if (wait > 0) throw new ProblemError('RATE_LIMITED', 'Too many sign-ins for this instance; retry later.', { retryAfter: wait });
 
+    const now = this.deps.clock.now();
     let tokens: TokenSet & { refreshToken: string };
     let user: ServiceNowUser;
     try {
@@ -87,12 +88,14 @@ export class SessionService {
       upstreamProblem(error, 'ServiceNow rejected the code or the token.');
     }
 
-    const now = this.deps.clock.now();
     const sid = randomBytes(16).toString('hex');
     const refreshSecretName = `rt-${sid}`;
     await this.deps.secrets.set(refreshSecretName, tokens.refreshToken, {
       contentType: 'refresh-token',
       tags: { instanceId: instance.id, userSysId: user.sysId, sid, purpose: 'refresh-token' },
+      // Only when ServiceNow says how long the refresh token lives (its default is 100 days, but an
+      // instance's OAuth entity may set another lifetime, so none is assumed).
+      ...(tokens.refreshExpiresIn ? { expiresOn: new Date(now + tokens.refreshExpiresIn * 1000) } : {}),
     });
     const sub = `${instance.id}:${user.sysId}`;
     const issued = await issueSessionToken(this.deps.keys, sub, sid, now);

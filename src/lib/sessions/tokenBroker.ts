@@ -158,7 +158,11 @@ export class TokenBroker {
     }
     if (tokens.refreshToken && tokens.refreshToken !== secret.value) {
       // This instance rotates refresh tokens: keep the new one (a new version of the same secret).
-      await this.deps.secrets.set(leased.refreshSecretName, tokens.refreshToken, { contentType: 'refresh-token', tags: { instanceId: leased.instanceId, purpose: 'refresh-token' } });
+      await this.deps.secrets.set(leased.refreshSecretName, tokens.refreshToken, {
+        contentType: 'refresh-token',
+        tags: { instanceId: leased.instanceId, userSysId: leased.userSysId, sid: leased.sid, purpose: 'refresh-token' },
+        ...(tokens.refreshExpiresIn ? { expiresOn: new Date(this.deps.clock.now() + tokens.refreshExpiresIn * 1000) } : {}),
+      });
     }
     const token: AccessToken = { accessToken: tokens.accessToken, expiresAt: this.deps.clock.now() + tokens.expiresIn * 1000 };
     const key = await this.deps.keys.current();
