@@ -97,7 +97,7 @@ function childScript(name: string): string {
   return script;
 }
 
-async function webPubSubChild(port: number): Promise<WebPubSubEmulator> {
+export async function webPubSubChild(port: number): Promise<WebPubSubEmulator> {
   const child = await startChild(childScript('webpubsub'), [], { WEBPUBSUB_EMULATOR_PORT: String(port) }, /listening on http/);
   const endpoint = /listening on (\S+)/.exec(child.readyLine)?.[1] ?? '';
   return {
@@ -108,7 +108,7 @@ async function webPubSubChild(port: number): Promise<WebPubSubEmulator> {
   };
 }
 
-async function keyVaultChild(port: number, dataFile: string | undefined): Promise<KeyVaultEmulator> {
+export async function keyVaultChild(port: number, dataFile: string | undefined): Promise<KeyVaultEmulator> {
   const child = await startChild(childScript('keyvault'), [], { KEY_VAULT_EMULATOR_PORT: String(port), KEY_VAULT_EMULATOR_DATA: dataFile ?? '' }, /listening on http/);
   const url = /listening on (\S+)/.exec(child.readyLine)?.[1] ?? '';
   return { port: Number(new URL(url).port), url, close: () => child.stop() };

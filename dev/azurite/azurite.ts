@@ -16,6 +16,11 @@ export interface AzuriteOptions {
   port: number;
   /** Folder for Azurite's database; omitted = in memory (tests). */
   location?: string;
+  /**
+   * Also Blob (port − 2) and Queue (port − 1), on Azurite's usual 10000/10001 beside Tables' 10002: what
+   * Core Tools' own host needs for `AzureWebJobsStorage` (timer locks). Our local host needs Tables only.
+   */
+  blobAndQueue?: boolean;
 }
 
 export interface Azurite {
@@ -31,8 +36,12 @@ export interface Azurite {
 export async function startAzurite(options: AzuriteOptions): Promise<Azurite> {
   const host = options.host ?? '127.0.0.1';
   const require = createRequire(import.meta.url);
-  const main = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist/src/table/main.js');
+  const root = path.dirname(require.resolve('azurite/package.json'));
+  const main = path.join(root, options.blobAndQueue ? 'dist/src/azurite.js' : 'dist/src/table/main.js');
   const args = ['--tableHost', host, '--tablePort', String(options.port), '--skipApiVersionCheck', '--disableTelemetry', '--silent', '--loose'];
+  if (options.blobAndQueue) {
+    args.push('--blobHost', host, '--blobPort', String(options.port - 2), '--queueHost', host, '--queuePort', String(options.port - 1));
+  }
   if (options.location) {
     mkdirSync(options.location, { recursive: true });
     args.push('--location', options.location);
@@ -41,6 +50,6 @@ export async function startAzurite(options: AzuriteOptions): Promise<Azurite> {
   }
   // SIGINT is Azurite's graceful stop: it closes its database, which saves it (SIGTERM would lose what
   // changed since the last 5-second autosave).
-  const child = await startChild(main, args, {}, /successfully started/i, 'SIGINT');
+  const child = await startChild(main, args, {}, /Table service (is )?successfully (started|listening)/i, 'SIGINT');
   return { port: options.port, connectionString: azuriteTablesConnectionString(host, options.port), stop: () => child.stop() };
 }
