@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startDevServiceNow, type DevServiceNow } from '../../dev/servicenow/instance.js';
+import { fixtureBytes } from '../support/fixtures.js';
+import { asUser, signIn } from '../support/signIn.js';
+import { call, createInstance, postWebhook, startTestStack, type TestStack } from '../support/stack.js';
+
+let stack: TestStack;
+let sn: DevServiceNow;
+let secret: string;
+const INSTANCE = 'acme-prod';
+const DAY = 24 * 3_600_000;
+const P1 = 'incident-p1-inserted-assigned.json';
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  sn = await startDevServiceNow({ port: 0 });
+  secret = await createInstance(stack, INSTANCE, { baseUrl: sn.url });
+});
+afterAll(async () => {
+  await sn?.close();
+  await stack?.close();
+});
+
+it('the daily clean-up keeps dedupe rows at least 7 days and inbox items 7 days, then removes them', async () => {
+  const session = await signIn(stack, sn, INSTANCE, 'beth.anglin');
+  stack.secrets.add(session.sessionToken).add(session.accessToken);
+  const event = await postWebhook(stack, INSTANCE, secret, fixtureBytes(P1));
+  await (await stack.runtime()).delivery.flush();
+  const inbox = async () => (await call(stack, 'notifications', asUser(session.sessionToken))).body.items as { eventId: string }[];
+  expect((await inbox()).map((m) => m.eventId)).toContain(event.id);
+
+  // After 7 days minus an hour nothing is gone: a repeat is still a duplicate, the inbox still has it.
+  stack.clock.advance(7 * DAY - 3_600_000);
+  await stack.host.runFunction('dailyCleanup');
+  const timestamp = Math.floor(stack.clock.now() / 1000);
+  expect((await postWebhook(stack, INSTANCE, secret, fixtureBytes(P1), { id: event.id, timestamp })).body.status).toBe('duplicate');
+  expect((await inbox()).map((m) => m.eventId)).toContain(event.id);
+
+  // Ten days on, the clean-up has removed the inbox item and the dedupe row.
+  stack.clock.advance(3 * DAY);
+  await stack.host.runFunction('dailyCleanup');
+  expect((await inbox()).map((m) => m.eventId)).not.toContain(event.id);
+  const again = await postWebhook(stack, INSTANCE, secret, fixtureBytes(P1), { id: event.id, timestamp: Math.floor(stack.clock.now() / 1000) });
+  expect(again.body.status).toBe('accepted');
+});
