@@ -43,3 +43,14 @@ it('the daily clean-up keeps dedupe rows at least 7 days and inbox items 7 days,
   const again = await postWebhook(stack, INSTANCE, secret, fixtureBytes(P1), { id: event.id, timestamp: Math.floor(stack.clock.now() / 1000) });
   expect(again.body.status).toBe('accepted');
 });
+
+it('the daily clean-up removes expired sessions with their refresh-token secrets', async () => {
+  const session = await signIn(stack, sn, INSTANCE, 'david.loo', 'old-phone');
+  stack.secrets.add(session.sessionToken).add(session.accessToken);
+  const runtime = await stack.runtime();
+  const { refreshSecretName, sid } = await runtime.sessions.authenticate(`Bearer ${session.sessionToken}`);
+  stack.clock.advance(31 * DAY);
+  await stack.host.runFunction('dailyCleanup');
+  expect(await runtime.secrets.get(refreshSecretName)).toBeUndefined();
+  expect(await runtime.sessionStore.get(INSTANCE, '5137153cc611227c000bbd1bd8cd2007', sid)).toBeUndefined();
+});

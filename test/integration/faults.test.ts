@@ -40,7 +40,8 @@ describe('Web PubSub outage', () => {
       const deadline = Date.now() + 10_000;
       while (beth.connections() === connectedBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       // Nothing is due before the first retry delay.
-      await stack.host.runFunction('outboxRetry');
+      const early = await runtime.delivery.retryDue([INSTANCE]);
+      expect(early.attempted).toBe(0);
       stack.clock.advance(31_000);
       await stack.host.runFunction('outboxRetry');
 

@@ -51,6 +51,11 @@ describe('POST /api/sessions', () => {
     expect(Date.parse(res.body.sessionExpiresAt) - Date.now()).toBeGreaterThan(29 * 24 * 3_600_000);
     expect(Date.parse(res.body.accessTokenExpiresAt) - Date.now()).toBeGreaterThan(25 * 60_000);
     expect(Object.keys(res.body).sort()).toEqual(['accessToken', 'accessTokenExpiresAt', 'sessionExpiresAt', 'sessionToken', 'user']);
+    const [header, payload] = (res.body.sessionToken as string).split('.').slice(0, 2).map((p: string) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+    expect(header).toMatchObject({ alg: 'HS256', typ: 'JWT' });
+    expect(payload).toMatchObject({ iss: 'flowquest-bridge', aud: 'flowquest-mobile', sub: `${A}:${BETH}` });
+    expect(payload.sid).toMatch(/^[0-9a-f]{32}$/);
+    expect(payload.exp - payload.iat).toBe(30 * 24 * 3600);
     remember(res.body);
 
     const runtime = await stack.runtime();
@@ -156,6 +161,31 @@ describe('POST /api/sessions/current/token', () => {
       expect(answers.map((a) => a.status)).toEqual(Array(50).fill(200));
       expect(new Set(answers.map((a) => a.body.accessToken)).size).toBe(1);
       secrets.add(answers[0]!.body.accessToken);
+      expect(sn.stats().refreshGrants - refreshes).toBe(1);
+    } finally {
+      sn.setTokenLatency(0);
+      stack.clock.advance(-31 * 60_000);
+    }
+  });
+
+  it('two Function instances refreshing one session at once make one upstream refresh (the lease)', async () => {
+    const s = remember(await signIn(stack, sn, A, 'beth.anglin'));
+    const runtime = await stack.runtime();
+    const { TokenBroker, leaseFor } = await import('../../src/lib/sessions/tokenBroker.js');
+    const broker = () =>
+      new TokenBroker({
+        sessions: runtime.sessionStore, keys: runtime.sessionKeys, secrets: runtime.secrets, serviceNow: runtime.serviceNow,
+        instances: runtime.instances, audit: runtime.audit, clock: stack.clock, leaseMs: leaseFor(10_000),
+      });
+    stack.clock.advance(31 * 60_000);
+    sn.setTokenLatency(300);
+    try {
+      const session = await runtime.sessions.authenticate(`Bearer ${s.sessionToken}`);
+      const refreshes = sn.stats().refreshGrants;
+      // Separate brokers share nothing in memory, as two instances would not: only the table's lease.
+      const [a, b] = await Promise.all([broker().accessToken(session), broker().accessToken(session)]);
+      secrets.add(a.accessToken);
+      expect(a.accessToken).toBe(b.accessToken);
       expect(sn.stats().refreshGrants - refreshes).toBe(1);
     } finally {
       sn.setTokenLatency(0);

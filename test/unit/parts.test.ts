@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/lib/core/clock.js';
 import { RateLimiter } from '../../src/lib/core/rateLimiter.js';
 import { TtlCache } from '../../src/lib/core/ttlCache.js';
 import { deadLetterId, parseDeadLetterId } from '../../src/lib/delivery/deadLetterStore.js';
@@ -118,13 +117,16 @@ describe('small parts', () => {
     const sealed = sealAccessToken('ServiceNow-access-token', await keys.current());
     expect(sealed).not.toContain('ServiceNow-access-token');
     expect(await openAccessToken(sealed, keys)).toBe('ServiceNow-access-token');
-    const tampered = sealed.slice(0, -2) + (sealed.endsWith('A') ? 'B' : 'A') + sealed.slice(-1);
+    const parts = sealed.split('.');
+    const body = Buffer.from(parts[3]!, 'base64url');
+    body[0] = body[0]! ^ 0x01;
+    const tampered = [...parts.slice(0, 3), body.toString('base64url')].join('.');
+    expect(tampered).not.toBe(sealed);
     expect(await openAccessToken(tampered, keys)).toBeUndefined();
     expect(await keys.byKid('madeup')).toBeUndefined();
   });
 
   it('the reported version is the package version', () => {
     expect(VERSION).toBe(pkg.version);
-    expect(systemClock.now()).toBeGreaterThan(0);
   });
 });

@@ -10,7 +10,7 @@ import { buildNotification } from '../notifications/buildNotification.js';
 import { allowsSend } from '../preferences/preferences.js';
 import type { PreferenceStore } from '../preferences/preferenceStore.js';
 import { DEFAULT_RULES } from '../rules/defaultRules.js';
-import { matchEvent } from '../rules/matchEvent.js';
+import { matchEvent, type Match } from '../rules/matchEvent.js';
 import { eventEnvelopeSchema, type EventEnvelope } from './envelope.js';
 import { RETRY_DELAYS_MS } from '../delivery/retrySchedule.js';
 import { assertJsonContentType, parseWebhookHeaders, type HeaderSource } from './webhookHeaders.js';
@@ -81,12 +81,15 @@ export class WebhookReceiver {
     }
     const event = parseOr422(eventEnvelopeSchema, parseJson(incoming.body), 'INVALID_EVENT', 'The event does not match the envelope v1 schema.');
 
-    const sends = await this.plan(instance.id, instance.rules ?? DEFAULT_RULES, event, headers.id);
+    const matches = matchEvent(instance.rules ?? DEFAULT_RULES, event, instance.id);
+    const sends = await this.plan(instance.id, matches, event, headers.id);
     const now = clock.now();
     const record: EventRecord = {
       instanceId: instance.id,
       webhookId: headers.id,
-      status: sends.length > 0 ? 'pending' : 'filtered',
+      // High-value but every recipient muted: accepted with nothing to send (CONTRACT.md §1: `filtered`
+      // is for events that are not high-value).
+      status: matches.length === 0 ? 'filtered' : sends.length > 0 ? 'pending' : 'delivered',
       receivedAt: now,
       windowStart: now,
       sends,
@@ -99,16 +102,16 @@ export class WebhookReceiver {
     if (!(await this.deps.events.claim(record))) {
       return { httpStatus: 200, body: { status: 'duplicate', id: headers.id } };
     }
-    if (sends.length === 0) return { httpStatus: 202, body: { status: 'filtered', id: headers.id } };
-    await this.deps.delivery.deliverNew(record);
+    if (matches.length === 0) return { httpStatus: 202, body: { status: 'filtered', id: headers.id } };
+    if (sends.length > 0) await this.deps.delivery.deliverNew(record);
     return { httpStatus: 202, body: { status: 'accepted', id: headers.id, notifications: sends.length } };
   }
 
   /** The sends an event causes: one per group, and one per user whose preferences allow it. */
-  private async plan(instanceId: string, rules: Parameters<typeof matchEvent>[0], event: EventEnvelope, eventId: string): Promise<Send[]> {
+  private async plan(instanceId: string, matches: Match[], event: EventEnvelope, eventId: string): Promise<Send[]> {
     const sends: Send[] = [];
     const seen = new Set<string>();
-    for (const match of matchEvent(rules, event, instanceId)) {
+    for (const match of matches) {
       const message = buildNotification(event, match.kind, instanceId, eventId);
       for (const target of match.targets) {
         const key = `${target.type}|${target.id}|${message.id}`;
