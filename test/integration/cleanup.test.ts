@@ -21,6 +21,31 @@ afterAll(async () => {
   await stack?.close();
 });
 
+it('a message put in the inbox late, by a retry, still reaches a client that has paged past its receipt', async () => {
+  const session = await signIn(stack, sn, INSTANCE, 'david.loo', 'late-phone');
+  stack.secrets.add(session.sessionToken).add(session.accessToken);
+  const inboxAfter = async (cursor: string | null) =>
+    (await call(stack, `notifications?limit=100${cursor ? `&after=${cursor}` : ''}`, asUser(session.sessionToken))).body as { items: { eventId: string }[]; next: string | null };
+  const runtime = await stack.runtime();
+  // Received first, but its first settle is lost: still pending, with no inbox row yet.
+  const late = await postWebhook(stack, INSTANCE, secret, fixtureBytes('incident-reassigned-p3.json'));
+  await runtime.delivery.flush();
+  const stored = (await runtime.events.get(INSTANCE, late.id))!;
+  const rows = runtime.tables.events.listEntities({ queryOptions: { filter: `PartitionKey eq '${INSTANCE}' and RowKey ge 'i:5137153cc611227c000bbd1bd8cd2007:' and RowKey lt 'i:5137153cc611227c000bbd1bd8cd2007;'` } });
+  for await (const row of rows) await runtime.tables.events.deleteEntity(INSTANCE, row.rowKey!);
+  await runtime.events.replace({ ...stored, status: 'pending', pending: [0], inboxWritten: false, nextAttemptAt: stack.clock.now() + 30_000 });
+  // Received later and delivered normally; the client reads its inbox to the end and keeps a cursor.
+  const newer = await postWebhook(stack, INSTANCE, secret, fixtureBytes('incident-reassigned-p3.json'));
+  await runtime.delivery.flush();
+  const seen = await inboxAfter(null);
+  expect(seen.items.map((m) => m.eventId)).toEqual([newer.id]);
+  // The retry writes the late message into the inbox: it sorts after what the client has already seen,
+  // so paging on from there finds it (keyed by receipt time, it would sort before and be skipped).
+  stack.clock.advance(31_000);
+  await stack.host.runFunction('outboxRetry');
+  expect((await inboxAfter(null)).items.map((m) => m.eventId)).toEqual([newer.id, late.id]);
+});
+
 it('the daily clean-up keeps dedupe rows at least 7 days and inbox items 7 days, then removes them', async () => {
   const session = await signIn(stack, sn, INSTANCE, 'beth.anglin');
   stack.secrets.add(session.sessionToken).add(session.accessToken);

@@ -26,8 +26,8 @@ export interface RetryReport {
 const RETRY_LEASE_MS = 120_000;
 const RETRY_BATCH = 200;
 
-export function inboxRowsOf(record: EventRecord): InboxEntity[] {
-  return record.sends.filter((s) => s.target.type === 'user').map((s) => inboxRow(record, s));
+export function inboxRowsOf(record: EventRecord, writtenAt: number): InboxEntity[] {
+  return record.sends.filter((s) => s.target.type === 'user').map((s) => inboxRow(record, s, writtenAt));
 }
 
 /** Sends an event's messages, records outcomes, and retries and dead-letters on the contract's schedule. */
@@ -72,7 +72,8 @@ export class Delivery {
    */
   async deliverNew(record: EventRecord): Promise<void> {
     const { failed, error } = await this.attempt(record, record.pending);
-    this.settler.add(this.outcome(record, failed, error), inboxRowsOf(record));
+    // The status and the inbox rows are written in one transaction, so inboxWritten is true with them.
+    this.settler.add({ ...this.outcome(record, failed, error), inboxWritten: true }, inboxRowsOf(record, this.deps.clock.now()));
   }
 
   /** One pass of the outbox timer over the given instances. */
@@ -101,9 +102,10 @@ export class Delivery {
       if ((error as { statusCode?: number }).statusCode === 412) return 'skipped';
       throw error;
     }
-    await this.deps.events.writeInbox(inboxRowsOf(record));
+    // Only if the first delivery's settle was lost: written once, however many retries follow.
+    if (!record.inboxWritten) await this.deps.events.writeInbox(inboxRowsOf(record, now));
     const { failed, error } = await this.attempt(leased, leased.pending);
-    const next = this.outcome(leased, failed, error);
+    const next = { ...this.outcome(leased, failed, error), inboxWritten: true };
     if (next.status === 'dead') {
       await this.deps.deadLetters.put(next, now);
       this.deps.log(`event ${record.webhookId} of ${record.instanceId} dead-lettered after ${next.attempts} attempts`);

@@ -23,6 +23,7 @@ interface EventEntity {
   pending: string;
   attempts: number;
   nextAttemptAt: Date;
+  inboxWritten: boolean;
   lastError?: string;
 }
 
@@ -52,6 +53,7 @@ function toEntity(record: EventRecord): EventEntity {
     pending: JSON.stringify(record.pending),
     attempts: record.attempts,
     nextAttemptAt: new Date(record.nextAttemptAt),
+    inboxWritten: record.inboxWritten,
     ...(record.lastError ? { lastError: record.lastError } : {}),
   };
 }
@@ -67,17 +69,22 @@ function fromEntity(entity: TableEntityResult<EventEntity>): EventRecord {
     pending: JSON.parse(entity.pending) as number[],
     attempts: entity.attempts,
     nextAttemptAt: new Date(entity.nextAttemptAt).getTime(),
+    inboxWritten: entity.inboxWritten === true,
     ...(entity.lastError ? { lastError: entity.lastError } : {}),
     ...(entity.etag ? { etag: entity.etag } : {}),
   };
 }
 
-/** The inbox row of a user-directed send: ordered by user, then time, then event, so a user's inbox is one range. */
-export function inboxRow(record: EventRecord, send: Send): InboxEntity {
+/**
+ * The inbox row of a user-directed send: ordered by user, then the time it was written, then message,
+ * so a user's inbox is one range. Keyed by write time, not receipt time: a row written late (after a
+ * retry) sorts after what a client has already paged past, instead of being skipped.
+ */
+export function inboxRow(record: EventRecord, send: Send, writtenAt: number): InboxEntity {
   const user = send.target.id.slice(record.instanceId.length + 1);
   return {
     partitionKey: record.instanceId,
-    rowKey: `${INBOX}${toKey(user)}:${timeKey(record.receivedAt)}:${toKey(send.message.id)}`,
+    rowKey: `${INBOX}${toKey(user)}:${timeKey(writtenAt)}:${toKey(send.message.id)}`,
     message: JSON.stringify(send.message),
     expiresAt: new Date(lastStart(record) + INBOX_RETENTION_MS),
   };
@@ -157,6 +164,7 @@ export class EventStore {
             pending: JSON.stringify(r.pending),
             attempts: r.attempts,
             nextAttemptAt: new Date(r.nextAttemptAt),
+            inboxWritten: r.inboxWritten,
             ...(r.lastError ? { lastError: r.lastError } : {}),
           },
           'Merge',

@@ -20,6 +20,8 @@ export interface EventRecord {
   pending: number[];
   attempts: number;
   nextAttemptAt: number;
+  /** Whether the user-directed messages are in their users' inboxes yet. */
+  inboxWritten: boolean;
   lastError?: string;
   etag?: string;
 }

@@ -95,6 +95,7 @@ export class WebhookReceiver {
       sends,
       pending: sends.map((_, i) => i),
       attempts: 0,
+      inboxWritten: false,
       // If this Function instance dies before the first delivery, the outbox timer picks the event up.
       nextAttemptAt: now + RETRY_DELAYS_MS[0],
     };
