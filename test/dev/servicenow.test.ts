@@ -432,13 +432,14 @@ describe('fault injection, latency and counters', () => {
   it('delays token answers so concurrent refreshes overlap, and close() cuts the delay short', async () => {
     const sn = await start();
     const issued = sn.issueTokens(CLIENT, BETH);
-    sn.setTokenLatency(300);
+    sn.setTokenLatency(500);
     const began = performance.now();
     const answers = await Promise.all([refresh(sn, issued.refreshToken), refresh(sn, issued.refreshToken)]);
     const elapsed = performance.now() - began;
     expect(answers.map((a) => a.status)).toEqual([200, 200]);
-    expect(elapsed).toBeGreaterThanOrEqual(290);
-    expect(elapsed).toBeLessThan(590);
+    // Delayed, and concurrently: two answers one after the other would take 1 s or more.
+    expect(elapsed).toBeGreaterThanOrEqual(490);
+    expect(elapsed).toBeLessThan(950);
 
     const slow = await startDevServiceNow({ port: 0 });
     slow.setTokenLatency(60_000);
