@@ -100,6 +100,14 @@ async function mutate<T>(ctx: RouteContext, change: () => T): Promise<T> {
   return result;
 }
 
+/** GET of a collection (secrets or deleted secrets): one page, sorted by name, with `nextLink`. */
+function sendList<T extends { name: string }>(call: Call, res: ServerResponse, path: string, all: T[], toItem: (s: T) => unknown): void {
+  if (call.method !== 'GET') throw methodNotAllowed(call.method);
+  const page = parsePageRequest(call.query);
+  const result = takePage(all, page, (s) => s.name.toLowerCase(), 'sorted');
+  sendJson(res, 200, listBody(call, path, page, { ...result, items: result.items.map(toItem) }));
+}
+
 async function secretsRoute(ctx: RouteContext, call: Call, res: ServerResponse): Promise<void> {
   const { store } = ctx;
   const level = store.recoveryLevel;
@@ -107,11 +115,7 @@ async function secretsRoute(ctx: RouteContext, call: Call, res: ServerResponse):
   const { method } = call;
 
   if (name === undefined || (name === '' && sub === undefined)) {
-    if (method !== 'GET') throw methodNotAllowed(method);
-    const page = parsePageRequest(call.query);
-    const result = takePage(store.listSecrets(), page, (s) => s.name.toLowerCase(), 'sorted');
-    const items = result.items.map((s) => secretListItem(call.vaultUrl, s, level));
-    sendJson(res, 200, listBody(call, '/secrets', page, { ...result, items }));
+    sendList(call, res, '/secrets', store.listSecrets(), (s) => secretListItem(call.vaultUrl, s, level));
     return;
   }
   if (rest.length > 0) throw new KeyVaultError(404, 'NotFound', 'The requested resource does not exist.');
@@ -176,11 +180,7 @@ async function deletedSecretsRoute(ctx: RouteContext, call: Call, res: ServerRes
   const { method } = call;
 
   if (name === undefined || (name === '' && sub === undefined)) {
-    if (method !== 'GET') throw methodNotAllowed(method);
-    const page = parsePageRequest(call.query);
-    const result = takePage(store.listDeleted(), page, (s) => s.name.toLowerCase(), 'sorted');
-    const items = result.items.map((s) => deletedSecretListItem(call.vaultUrl, s, level));
-    sendJson(res, 200, listBody(call, '/deletedsecrets', page, { ...result, items }));
+    sendList(call, res, '/deletedsecrets', store.listDeleted(), (s) => deletedSecretListItem(call.vaultUrl, s, level));
     return;
   }
   if (rest.length > 0) throw new KeyVaultError(404, 'NotFound', 'The requested resource does not exist.');

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { fixtureBytes } from '../support/fixtures.js';
+import { fixtureBytes, p1AssignedMessage } from '../support/fixtures.js';
 import { connectClient, type TestClient } from '../support/realtime.js';
 import { createInstance, postWebhook, startTestStack, type TestStack } from '../support/stack.js';
 
@@ -31,20 +31,7 @@ it('delivers a P1 incident to the assignee, the critical group and the assignmen
   await network.waitFor((r) => r.length >= 1);
 
   const assigned = beth.received.find((r) => r.from === 'server');
-  expect(assigned?.data).toEqual({
-    v: 1,
-    id: `${res.id}:incident.assigned`,
-    eventId: res.id,
-    kind: 'incident.assigned',
-    instanceId: INSTANCE,
-    table: 'incident',
-    sysId: '9d385017c611228701d22104cc95c371',
-    number: 'INC0010042',
-    title: 'Email server down for the whole EMEA region',
-    priority: 1,
-    state: '1',
-    updatedAt: '2026-11-22T09:14:03Z',
-  });
+  expect(assigned?.data).toEqual(p1AssignedMessage(INSTANCE, res.id));
   expect(beth.received.find((r) => r.from === 'group')).toMatchObject({ group: `${INSTANCE}:critical`, data: { kind: 'incident.critical' } });
   expect(network.received).toEqual([
     expect.objectContaining({ from: 'group', group: `${INSTANCE}:group:${NETWORK_GROUP}`, data: expect.objectContaining({ id: `${res.id}:incident.critical` }) }),

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseWebhookHeaders } from '../../src/lib/webhooks/webhookHeaders.js';
 import { verifySignature, webhookKey } from '../../src/lib/webhooks/verifySignature.js';
-import { EXPECTED, fixture } from '../support/fixtures.js';
+import { EXPECTED, fixture, p1AssignedMessage } from '../support/fixtures.js';
 import { connectClient, type TestClient } from '../support/realtime.js';
 import { createInstance, startTestStack, type TestStack } from '../support/stack.js';
 import { recordFromEnvelope, type HttpRequest, type LogLine, type RecordSpec } from './glideShim.js';
@@ -117,20 +117,7 @@ describe('the shared fixtures through the business rules', () => {
 
     const beth = targets.get(`user ${INSTANCE}:${BETH}`)!;
     const p1Id = header(sn.exchanges[fired.indexOf('incident-p1-inserted-assigned.json')]!.request, 'webhook-id');
-    expect(beth.received.find((r) => r.data.id === `${p1Id}:incident.assigned`)?.data).toEqual({
-      v: 1,
-      id: `${p1Id}:incident.assigned`,
-      eventId: p1Id,
-      kind: 'incident.assigned',
-      instanceId: INSTANCE,
-      table: 'incident',
-      sysId: '9d385017c611228701d22104cc95c371',
-      number: 'INC0010042',
-      title: 'Email server down for the whole EMEA region',
-      priority: 1,
-      state: '1',
-      updatedAt: '2026-11-22T09:14:03Z',
-    });
+    expect(beth.received.find((r) => r.data.id === `${p1Id}:incident.assigned`)?.data).toEqual(p1AssignedMessage(INSTANCE, p1Id));
     expect(outcome.logs.filter((l) => l.level !== 'info')).toEqual([]);
   });
 

@@ -47,3 +47,24 @@ export const EXPECTED: Record<string, Expected> = {
   },
   'approval-approved.json': { status: 'filtered' },
 };
+
+/**
+ * The `incident.assigned` message the P1 fixture must become (CONTRACT.md §3), written out by hand
+ * from the fixture, so that every test compares against the same expectation.
+ */
+export function p1AssignedMessage(instanceId: string, eventId: string) {
+  return {
+    v: 1,
+    id: `${eventId}:incident.assigned`,
+    eventId,
+    kind: 'incident.assigned',
+    instanceId,
+    table: 'incident',
+    sysId: '9d385017c611228701d22104cc95c371',
+    number: 'INC0010042',
+    title: 'Email server down for the whole EMEA region',
+    priority: 1,
+    state: '1',
+    updatedAt: '2026-11-22T09:14:03Z',
+  };
+}

@@ -5,7 +5,7 @@ import { DEFAULT_RULES } from '../../src/lib/rules/defaultRules.js';
 import { matchEvent } from '../../src/lib/rules/matchEvent.js';
 import { rulesSchema } from '../../src/lib/rules/ruleSchema.js';
 import { eventEnvelopeSchema, type EventEnvelope } from '../../src/lib/webhooks/envelope.js';
-import { EXPECTED, fixture, fixtureNames } from '../support/fixtures.js';
+import { EXPECTED, fixture, fixtureNames, p1AssignedMessage } from '../support/fixtures.js';
 
 const INSTANCE = 'acme-prod';
 const envelope = (name: string): EventEnvelope => eventEnvelopeSchema.parse(fixture(name));
@@ -66,20 +66,7 @@ describe('operator rules', () => {
 describe('notification message', () => {
   it('has the contract shape', () => {
     const message = buildNotification(envelope('incident-p1-inserted-assigned.json'), 'incident.assigned', INSTANCE, 'wh-1');
-    expect(message).toEqual({
-      v: 1,
-      id: 'wh-1:incident.assigned',
-      eventId: 'wh-1',
-      kind: 'incident.assigned',
-      instanceId: INSTANCE,
-      table: 'incident',
-      sysId: '9d385017c611228701d22104cc95c371',
-      number: 'INC0010042',
-      title: 'Email server down for the whole EMEA region',
-      priority: 1,
-      state: '1',
-      updatedAt: '2026-11-22T09:14:03Z',
-    });
+    expect(message).toEqual(p1AssignedMessage(INSTANCE, 'wh-1'));
   });
 
   it('titles an approval without a short description', () => {
