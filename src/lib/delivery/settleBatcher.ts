@@ -11,13 +11,13 @@ export const SETTLE_LINGER_MS = 10;
 
 /**
  * Group commit for what happens after a first delivery: the outcome of every event and its inbox rows.
- * Outcomes queued in the same turn of the event loop are written together, per instance partition,
+ * Outcomes queued within SETTLE_LINGER_MS of each other are written together, per instance partition,
  * in as few table transactions as possible. Losing a batch (crash, Tables fault) loses no message:
  * the events stay `pending` and the outbox timer sends them again (clients dedupe by `id`).
  */
 export class SettleBatcher {
   private queued = new Map<string, { record: EventRecord; inbox: InboxEntity[] }[]>();
-  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
   private inFlight = new Set<Promise<void>>();
 
   constructor(
@@ -29,14 +29,12 @@ export class SettleBatcher {
     const entry = this.queued.get(record.instanceId) ?? [];
     entry.push({ record, inbox });
     this.queued.set(record.instanceId, entry);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setTimeout(() => this.flushQueued(), SETTLE_LINGER_MS);
-    }
+    this.timer ??= setTimeout(() => this.flushQueued(), SETTLE_LINGER_MS);
   }
 
   private flushQueued(): void {
-    this.scheduled = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     const batches = this.queued;
     this.queued = new Map();
     for (const [instanceId, outcomes] of batches) {
@@ -52,7 +50,7 @@ export class SettleBatcher {
 
   /** Resolves once everything queued so far is written (tests, shutdown). */
   async flush(): Promise<void> {
-    if (this.scheduled) this.flushQueued();
+    if (this.timer) this.flushQueued();
     await Promise.all([...this.inFlight]);
   }
 }

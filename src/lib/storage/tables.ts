@@ -4,7 +4,11 @@ import type { TableClient } from '@azure/data-tables';
 export interface Tables {
   /** PK "instance", RK instanceId: configuration of each ServiceNow instance (no secret values). */
   instances: TableClient;
-  /** PK instanceId, RK "e|{webhookId}": the dedupe claim and outbox record of each event. RK "i|{user}|{time}|…": inbox rows. */
+  /**
+   * PK instanceId. RK `e:{webhookId}`: the dedupe claim and outbox record of each event. RK
+   * `i:{userSysId}:{time written}:{message id}`: inbox rows (one partition, so an event's status and its
+   * inbox rows settle in one transaction).
+   */
   events: TableClient;
   /** PK instanceId, RK dead-letter id: events that could not be delivered within 24 h. */
   deadLetters: TableClient;
