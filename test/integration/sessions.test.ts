@@ -34,6 +34,27 @@ afterAll(async () => {
   await stack?.close();
 });
 
+/** Runs a check 31 minutes on, when the access tokens issued so far (30 minutes) have expired. */
+async function afterAccessTokenExpiry(check: () => Promise<void>, cleanUp?: () => void): Promise<void> {
+  stack.clock.advance(31 * 60_000);
+  try {
+    await check();
+  } finally {
+    cleanUp?.();
+    stack.clock.advance(-31 * 60_000);
+  }
+}
+
+/** A token broker built from the same stores, as another Function instance has: no shared memory. */
+async function anotherInstancesBroker() {
+  const runtime = await stack.runtime();
+  const { TokenBroker, leaseFor } = await import('../../src/lib/sessions/tokenBroker.js');
+  return new TokenBroker({
+    sessions: runtime.sessionStore, keys: runtime.sessionKeys, secrets: runtime.secrets, serviceNow: runtime.serviceNow,
+    instances: runtime.instances, audit: runtime.audit, clock: stack.clock, leaseMs: leaseFor(10_000),
+  });
+}
+
 function remember<T extends { sessionToken: string; accessToken: string }>(s: T): T {
   secrets.add(s.sessionToken).add(s.accessToken);
   return s;
@@ -128,6 +149,13 @@ describe('POST /api/sessions', () => {
     const res = await call(stack, 'sessions', { method: 'POST', key: null, body: { instanceId: 'acme-conf', deviceId: 'd', code, codeVerifier, redirectUri: REDIRECT_URI } });
     expect(res.status).toBe(201);
     remember(res.body);
+    // The refresh grant carries the client secret too (the development instance refuses it otherwise).
+    await afterAccessTokenExpiry(async () => {
+      const token = await call(stack, 'sessions/current/token', { method: 'POST', ...asUser(res.body.sessionToken) });
+      expect(token.status).toBe(200);
+      secrets.add(token.body.accessToken);
+      expect(token.body.accessToken).not.toBe(res.body.accessToken);
+    });
   });
 });
 
@@ -155,70 +183,50 @@ describe('POST /api/sessions/current/token', () => {
     const s = remember(await signIn(stack, sn, A, 'beth.anglin'));
     const refreshes = sn.stats().refreshGrants;
     sn.setTokenLatency(150);
-    stack.clock.advance(31 * 60_000);
-    try {
+    await afterAccessTokenExpiry(async () => {
       const answers = await Promise.all(Array.from({ length: 50 }, () => call(stack, 'sessions/current/token', { method: 'POST', ...asUser(s.sessionToken) })));
       expect(answers.map((a) => a.status)).toEqual(Array(50).fill(200));
       expect(new Set(answers.map((a) => a.body.accessToken)).size).toBe(1);
       secrets.add(answers[0]!.body.accessToken);
       expect(sn.stats().refreshGrants - refreshes).toBe(1);
-    } finally {
+    }, () => {
       sn.setTokenLatency(0);
-      stack.clock.advance(-31 * 60_000);
-    }
+    });
   });
 
   it('two Function instances refreshing one session at once make one upstream refresh (the lease)', async () => {
     const s = remember(await signIn(stack, sn, A, 'beth.anglin'));
     const runtime = await stack.runtime();
-    const { TokenBroker, leaseFor } = await import('../../src/lib/sessions/tokenBroker.js');
-    const broker = () =>
-      new TokenBroker({
-        sessions: runtime.sessionStore, keys: runtime.sessionKeys, secrets: runtime.secrets, serviceNow: runtime.serviceNow,
-        instances: runtime.instances, audit: runtime.audit, clock: stack.clock, leaseMs: leaseFor(10_000),
-      });
-    stack.clock.advance(31 * 60_000);
     sn.setTokenLatency(300);
-    try {
+    await afterAccessTokenExpiry(async () => {
       const session = await runtime.sessions.authenticate(`Bearer ${s.sessionToken}`);
       const refreshes = sn.stats().refreshGrants;
       // Separate brokers share nothing in memory, as two instances would not: only the table's lease.
-      const [a, b] = await Promise.all([broker().accessToken(session), broker().accessToken(session)]);
+      const [a, b] = await Promise.all([(await anotherInstancesBroker()).accessToken(session), (await anotherInstancesBroker()).accessToken(session)]);
       secrets.add(a.accessToken);
       expect(a.accessToken).toBe(b.accessToken);
       expect(sn.stats().refreshGrants - refreshes).toBe(1);
-    } finally {
-      sn.setTokenLatency(0);
-      stack.clock.advance(-31 * 60_000);
-    }
+    }, () => sn.setTokenLatency(0));
   });
 
   it('a session refreshed by another Function instance is not refreshed again (the row is read before the lease)', async () => {
     const s = remember(await signIn(stack, sn, A, 'beth.anglin'));
-    stack.clock.advance(31 * 60_000);
-    try {
+    await afterAccessTokenExpiry(async () => {
       const one = await call(stack, 'sessions/current/token', { method: 'POST', ...asUser(s.sessionToken) });
       secrets.add(one.body.accessToken);
       const refreshes = sn.stats().refreshGrants;
       // A second broker (another instance's memory) reads the refreshed token from the table.
       const runtime = await stack.runtime();
-      const { TokenBroker } = await import('../../src/lib/sessions/tokenBroker.js');
-      const other = new TokenBroker({
-        sessions: runtime.sessionStore, keys: runtime.sessionKeys, secrets: runtime.secrets, serviceNow: runtime.serviceNow,
-        instances: runtime.instances, audit: runtime.audit, clock: stack.clock,
-      });
+      const other = await anotherInstancesBroker();
       const session = await runtime.sessions.authenticate(`Bearer ${s.sessionToken}`);
       expect((await other.accessToken(session)).accessToken).toBe(one.body.accessToken);
       expect(sn.stats().refreshGrants).toBe(refreshes);
-    } finally {
-      stack.clock.advance(-31 * 60_000);
-    }
+    });
   });
 
   it('invalid_grant → 401 REAUTH_REQUIRED at once, and no further upstream call', async () => {
     const s = remember(await signIn(stack, sn, A, 'beth.anglin'));
-    stack.clock.advance(31 * 60_000);
-    try {
+    await afterAccessTokenExpiry(async () => {
       sn.injectFault('token', { invalidGrant: true });
       const res = await call(stack, 'sessions/current/token', { method: 'POST', ...asUser(s.sessionToken) });
       expect([res.status, res.body.code]).toEqual([401, 'REAUTH_REQUIRED']);
@@ -229,27 +237,21 @@ describe('POST /api/sessions/current/token', () => {
       expect(sn.stats().tokenRequests).toBe(calls);
       // Such a session can still sign out, which removes its secret.
       expect((await call(stack, 'sessions/current', { method: 'DELETE', ...asUser(s.sessionToken) })).status).toBe(204);
-    } finally {
-      stack.clock.advance(-31 * 60_000);
-    }
+    });
   });
 
   it('ServiceNow\'s own answer for a dead refresh token (401 access_denied) also means REAUTH_REQUIRED', async () => {
     const s = remember(await signIn(stack, sn, A, 'beth.anglin'));
-    stack.clock.advance(31 * 60_000);
-    try {
+    await afterAccessTokenExpiry(async () => {
       sn.injectFault('token', { status: 401, body: { error_description: 'access_denied', error: 'server_error' } });
       const res = await call(stack, 'sessions/current/token', { method: 'POST', ...asUser(s.sessionToken) });
       expect([res.status, res.body.code]).toEqual([401, 'REAUTH_REQUIRED']);
-    } finally {
-      stack.clock.advance(-31 * 60_000);
-    }
+    });
   });
 
   it('5xx → bounded retries, then 503 UPSTREAM_UNAVAILABLE with Retry-After; the session still works later', async () => {
     const s = remember(await signIn(stack, sn, A, 'beth.anglin'));
-    stack.clock.advance(31 * 60_000);
-    try {
+    await afterAccessTokenExpiry(async () => {
       const calls = sn.stats().tokenRequests;
       sn.injectFault('token', { status: 502 }, 3);
       const res = await call(stack, 'sessions/current/token', { method: 'POST', ...asUser(s.sessionToken) });
@@ -259,23 +261,18 @@ describe('POST /api/sessions/current/token', () => {
       const later = await call(stack, 'sessions/current/token', { method: 'POST', ...asUser(s.sessionToken) });
       expect(later.status).toBe(200);
       secrets.add(later.body.accessToken);
-    } finally {
-      stack.clock.advance(-31 * 60_000);
-    }
+    });
   });
 
   it('ServiceNow 429 → 503 with its Retry-After, no retry storm', async () => {
     const s = remember(await signIn(stack, sn, A, 'beth.anglin'));
-    stack.clock.advance(31 * 60_000);
-    try {
+    await afterAccessTokenExpiry(async () => {
       const calls = sn.stats().tokenRequests;
       sn.injectFault('token', { status: 429, retryAfter: 7 });
       const res = await call(stack, 'sessions/current/token', { method: 'POST', ...asUser(s.sessionToken) });
       expect([res.status, res.body.code, res.headers.get('retry-after')]).toEqual([503, 'UPSTREAM_UNAVAILABLE', '7']);
       expect(sn.stats().tokenRequests - calls).toBe(1);
-    } finally {
-      stack.clock.advance(-31 * 60_000);
-    }
+    });
   });
 
   it('429 RATE_LIMITED per session with Retry-After', async () => {
@@ -292,13 +289,10 @@ describe('a deleted instance', () => {
     await createInstance(stack, 'acme-gone', { baseUrl: sn.url });
     const s = remember(await signIn(stack, sn, 'acme-gone', 'beth.anglin'));
     expect((await call(stack, 'admin/instances/acme-gone', { method: 'DELETE' })).status).toBe(204);
-    stack.clock.advance(31 * 60_000);
-    try {
+    await afterAccessTokenExpiry(async () => {
       const res = await call(stack, 'sessions/current/token', { method: 'POST', ...asUser(s.sessionToken) });
       expect([res.status, res.body.code]).toEqual([401, 'SESSION_INVALID']);
-    } finally {
-      stack.clock.advance(-31 * 60_000);
-    }
+    });
   });
 });
 
@@ -359,6 +353,11 @@ describe('sign-out and sessions of a user', () => {
     const list = await call(stack, 'sessions', asUser(tablet.sessionToken));
     expect(list.status).toBe(200);
     expect(list.body.items.map((i: any) => [i.deviceId, i.current]).sort()).toEqual([['phone', false], ['tablet', true]]);
+    for (const item of list.body.items) {
+      expect(Object.keys(item).sort()).toEqual(['createdAt', 'current', 'deviceId', 'lastUsedAt', 'sid']);
+      expect(item.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+      expect(item.lastUsedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    }
     const phoneSid = list.body.items.find((i: any) => i.deviceId === 'phone').sid;
     const bethSid = (await call(stack, 'sessions', asUser(other.sessionToken))).body.items.find((i: any) => i.current).sid;
     const cross = await call(stack, `sessions/${bethSid}`, { method: 'DELETE', ...asUser(tablet.sessionToken) });
@@ -376,6 +375,8 @@ describe('real time, preferences and inbox', () => {
     const res = await call(stack, 'realtime/negotiate', asUser(s.sessionToken));
     expect(res.status).toBe(200);
     expect(res.body.userId).toBe(`${A}:${BETH}`);
+    expect(res.body.expiresAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    expect(Date.parse(res.body.expiresAt) - stack.clock.now()).toBeGreaterThan(55 * 60_000);
     expect(res.body.groups.sort()).toEqual([`${A}:critical`, `${A}:group:287ebd7da9fe198100f92cc8d1d2154e`, `${A}:group:8a4dde73c6112278017a6a4baf547aa7`]);
     const claims = JSON.parse(Buffer.from(new URL(res.body.url).searchParams.get('access_token')!.split('.')[1]!, 'base64url').toString());
     expect(claims.role ?? []).toEqual([]);
@@ -415,6 +416,8 @@ describe('real time, preferences and inbox', () => {
     expect(seen.slice(-3)).toEqual(ids);
     expect(seen).not.toContain(foreign.id);
     expect((await call(stack, 'notifications?limit=0', asUser(s.sessionToken))).body.code).toBe('INVALID_REQUEST');
+    expect((await call(stack, 'notifications?limit=101', asUser(s.sessionToken))).body.code).toBe('INVALID_REQUEST');
+    expect((await call(stack, 'notifications?after=garbage', asUser(s.sessionToken))).body.code).toBe('INVALID_REQUEST');
   });
 
   it('a negotiated client receives a P1 incident and cannot join other groups', async () => {
