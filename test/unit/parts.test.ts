@@ -3,7 +3,7 @@ import { RateLimiter } from '../../src/lib/core/rateLimiter.js';
 import { TtlCache } from '../../src/lib/core/ttlCache.js';
 import { deadLetterId, parseDeadLetterId } from '../../src/lib/delivery/deadLetterStore.js';
 import { DEAD_LETTER_AFTER_MS, nextStep } from '../../src/lib/delivery/retrySchedule.js';
-import { baseUrlProblem } from '../../src/lib/instances/instance.js';
+import { baseUrlProblem, instanceBodySchema } from '../../src/lib/instances/instance.js';
 import { allowsSend, DEFAULT_PREFERENCES } from '../../src/lib/preferences/preferences.js';
 import { retryAfterSeconds } from '../../src/lib/servicenow/serviceNowClient.js';
 import { openAccessToken, sealAccessToken, SessionKeys } from '../../src/lib/sessions/sessionKeys.js';
@@ -51,6 +51,15 @@ describe('instance base URL', () => {
     expect(baseUrlProblem('http://acme.service-now.com', true)).toMatch(/https/);
     expect(baseUrlProblem('ftp://x', true)).toBeDefined();
     expect(baseUrlProblem('not a url', true)).toBeDefined();
+    expect(baseUrlProblem('http://127.evil.example', true)).toMatch(/https/);
+  });
+
+  it('the admin body follows ALLOW_INSECURE_LOOPBACK', () => {
+    const body = { name: 'Dev', baseUrl: 'http://127.0.0.1:7072', clientId: 'flowquest-mobile' };
+    expect(instanceBodySchema(true).safeParse(body).success).toBe(true);
+    const refused = instanceBodySchema(false).safeParse(body);
+    expect(refused.success).toBe(false);
+    expect(refused.error?.issues[0]?.path).toEqual(['baseUrl']);
   });
 });
 
