@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isLoopbackHost } from './core/loopback.js';
 
 const flag = z
   .enum(['true', 'false', '1', '0', ''])
@@ -67,5 +68,5 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
 /** http:// to a loopback address: the local emulators. */
 export function isLoopbackHttp(url: string): boolean {
   const u = new URL(url);
-  return u.protocol === 'http:' && (u.hostname === 'localhost' || u.hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(u.hostname));
+  return u.protocol === 'http:' && isLoopbackHost(u.hostname);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isLoopbackHost } from '../core/loopback.js';
 import { rulesSchema, type Rule } from '../rules/ruleSchema.js';
 
 export const INSTANCE_ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
@@ -38,8 +39,7 @@ export function baseUrlProblem(value: string, allowInsecureLoopback: boolean): s
   if (url.search || value.includes('?')) return 'must not contain a query';
   if (url.hash || value.includes('#')) return 'must not contain a fragment';
   if (url.protocol === 'https:') return undefined;
-  const loopback = ['localhost', '[::1]'].includes(url.hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
-  if (url.protocol === 'http:' && loopback && allowInsecureLoopback) return undefined;
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname) && allowInsecureLoopback) return undefined;
   return allowInsecureLoopback ? 'must use https:// (or http:// to a loopback address)' : 'must use https://';
 }
 
